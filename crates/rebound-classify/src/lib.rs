@@ -1,0 +1,392 @@
+//! The SMTP reply classifier: given what a receiving server said, what happened,
+//! whose problem is it, and must the address be blocked?
+//!
+//! Knowledge lives in rule files (`rules/*.toml`, embedded at build time, see
+//! `rules/README.md`); this crate reads a reply into codes and text
+//! ([`reply`]), compiles the rules into one matcher ([`matcher`]) and applies a fixed,
+//! documented precedence: specific text rule, then enhanced status code, then generic
+//! text rule, then basic reply code. Permanence comes from the codes alone.
+//!
+//! Architecture invariant: this crate is pure. No IO, no tokio, no database; it
+//! cannot fail on any input, and every input gets a [`Verdict`].
+
+pub mod builtin;
+mod matcher;
+pub mod reply;
+pub mod ruleset;
+
+use matcher::Matcher;
+pub use matcher::Scratch;
+use rebound_vocab::{Category, Reason, Scope};
+pub use reply::Reply;
+use ruleset::{CodeEntry, Conclusion, Rule, RuleError, Strength};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// What a reply means.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub category: Category,
+    pub reason: Reason,
+    pub scope: Scope,
+    /// True when this one reply is enough to block the address or its domain.
+    pub suppress: bool,
+    /// The nearest Sisimai reason name.
+    pub sisimai_reason: &'static str,
+    pub evidence: Evidence,
+}
+
+/// Which part of the reply decided the verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A specific text rule.
+    Text,
+    /// The enhanced status code.
+    Status,
+    /// A generic text rule (the status code said nothing specific).
+    GenericText,
+    /// The basic reply code.
+    ReplyCode,
+    /// Nothing usable.
+    None,
+}
+
+/// Whether the failure is permanent, as the codes say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permanence {
+    /// 2xx: accepted.
+    Success,
+    /// 4xx: the sender will retry.
+    Transient,
+    /// 5xx: the sender gives up.
+    Permanent,
+    /// No code at all.
+    Unknown,
+}
+
+/// Why the verdict is what it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// The rule or table entry that decided: a rule id, `status X.1.1` or `reply 550`.
+    pub rule: String,
+    pub source: Source,
+    /// Where the rule is written (`file:line`), for rules from files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// What the enhanced status code alone would have concluded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<Reason>,
+    pub permanence: Permanence,
+    /// Where the codes and the text disagreed, and how it was resolved.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
+}
+
+/// A compiled set of rules and code tables.
+pub struct Classifier {
+    rules: Vec<Rule>,
+    matcher: Matcher,
+    status: HashMap<String, CodeEntry>,
+    reply: HashMap<u16, CodeEntry>,
+}
+
+static BUILTIN: LazyLock<Classifier> = LazyLock::new(|| {
+    Classifier::new(&[]).unwrap_or_else(|e| panic!("built-in rules are invalid: {}", e[0]))
+});
+
+impl Classifier {
+    /// The classifier with only the built-in rules, compiled once per process.
+    pub fn builtin() -> &'static Classifier {
+        &BUILTIN
+    }
+
+    /// Compiles user rule files (`(name, source)`, consulted first, in the order
+    /// given) on top of the built-in ones.
+    pub fn new(user_files: &[(&str, &str)]) -> Result<Classifier, Vec<RuleError>> {
+        let mut errors = Vec::new();
+        let mut rules = Vec::new();
+        let mut status = HashMap::new();
+        let mut reply = HashMap::new();
+        let files = user_files
+            .iter()
+            .copied()
+            .chain(builtin::FILES.iter().copied());
+        for (name, src) in files {
+            match ruleset::parse_rule_file(name, src) {
+                Ok(f) => {
+                    rules.extend(f.rules);
+                    // Earlier files win for codes too: a user's entry shadows ours.
+                    for e in f.status {
+                        status.entry(e.code.clone()).or_insert(e);
+                    }
+                    for e in f.reply {
+                        if let Ok(code) = e.code.parse::<u16>() {
+                            reply.entry(code).or_insert(e);
+                        }
+                    }
+                }
+                Err(e) => errors.extend(e),
+            }
+        }
+        let mut seen = HashMap::new();
+        for r in &rules {
+            if let Some(first) = seen.insert(r.id.as_str(), r.origin.as_str()) {
+                errors.push(RuleError {
+                    file: r.origin.clone(),
+                    line: 0,
+                    message: format!("rule id {:?} is also defined at {first}", r.id),
+                });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let matcher = Matcher::build(&rules).map_err(|message| {
+            vec![RuleError {
+                file: "(all rules)".into(),
+                line: 0,
+                message,
+            }]
+        })?;
+        Ok(Classifier {
+            rules,
+            matcher,
+            status,
+            reply,
+        })
+    }
+
+    /// All rules, user rules first.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Classifies one reply string.
+    pub fn classify_line(&self, line: &str) -> Verdict {
+        self.classify(&Reply::parse(line), &mut Scratch::default())
+    }
+
+    /// Classifies a reply, reusing `scratch` between calls.
+    pub fn classify(&self, reply: &Reply<'_>, scratch: &mut Scratch) -> Verdict {
+        let permanence = match reply.class() {
+            Some(2) => Permanence::Success,
+            Some(4) => Permanence::Transient,
+            Some(5) => Permanence::Permanent,
+            _ => Permanence::Unknown,
+        };
+        let mut ev = Evidence {
+            rule: String::new(),
+            source: Source::None,
+            origin: None,
+            provider: None,
+            reply_code: reply.code,
+            status: reply.status.map(str::to_string),
+            status_reason: None,
+            permanence,
+            conflicts: Vec::new(),
+        };
+        if let (Some(code), Some(status)) = (reply.code, reply.status)
+            && status.as_bytes()[0] - b'0' != (code / 100) as u8
+        {
+            ev.conflicts.push(format!(
+                "reply code {code} and status {status} disagree on the class; the reply code decides, as it is what the sending MTA acts on"
+            ));
+        }
+        if permanence == Permanence::Success {
+            ev.rule = "success code".into();
+            ev.source = if reply.code.is_some() {
+                Source::ReplyCode
+            } else {
+                Source::Status
+            };
+            return finish(conclude(Reason::Delivered), ev);
+        }
+
+        reply::normalize(reply.text, &mut scratch.text);
+        self.matcher.matching_rules(scratch);
+        let host = reply.host.map(str::to_ascii_lowercase);
+        let mut specific = None;
+        let mut generic = None;
+        for &ri in &scratch.rules {
+            let rule = &self.rules[ri as usize];
+            if !conditions_hold(rule, reply, host.as_deref(), &scratch.text) {
+                continue;
+            }
+            match rule.strength {
+                Strength::Specific => {
+                    specific = Some(rule);
+                    break;
+                }
+                Strength::Generic if generic.is_none() => generic = Some(rule),
+                Strength::Generic => {}
+            }
+        }
+
+        let status_entry = reply.status.and_then(|s| self.lookup_status(s));
+        ev.status_reason = status_entry.map(|e| e.conclusion.reason);
+        let specific_status = status_entry.filter(|e| e.code != "X.0.0");
+
+        let (conclusion, source, rule) = if let Some(rule) = specific {
+            if let Some(st) = specific_status
+                && st.conclusion.reason != rule.conclusion.reason
+            {
+                ev.conflicts.push(format!(
+                    "status {} says {} but the text says {}; a specific text rule takes precedence over the status code",
+                    reply.status.unwrap_or_default(),
+                    st.conclusion.reason,
+                    rule.conclusion.reason
+                ));
+            }
+            (rule.conclusion.clone(), Source::Text, Some(rule))
+        } else if let Some(st) = specific_status {
+            ev.rule = format!("status {}", st.code);
+            if let Some(g) = generic
+                && g.conclusion.reason != st.conclusion.reason
+            {
+                ev.conflicts.push(format!(
+                    "generic text rule {} says {}; the status code is more specific",
+                    g.id, g.conclusion.reason
+                ));
+            }
+            (st.conclusion.clone(), Source::Status, None)
+        } else if let Some(rule) = generic {
+            (rule.conclusion.clone(), Source::GenericText, Some(rule))
+        } else if let Some(e) = reply.code.and_then(|c| self.reply.get(&c)) {
+            ev.rule = format!("reply {}", e.code);
+            (e.conclusion.clone(), Source::ReplyCode, None)
+        } else if let Some(class) = reply.class() {
+            ev.rule = format!("class {class}");
+            let reason = if class == 4 {
+                Reason::ReceiverError
+            } else {
+                Reason::GeneralError
+            };
+            (conclude(reason), Source::ReplyCode, None)
+        } else {
+            ev.rule = "none".into();
+            (conclude(Reason::Unknown), Source::None, None)
+        };
+        ev.source = source;
+        if let Some(rule) = rule {
+            ev.rule = rule.id.clone();
+            ev.origin = Some(rule.origin.clone());
+            ev.provider = rule.provider.clone();
+        }
+        finish(conclusion, ev)
+    }
+
+    /// The status table entry for a code: the full code, else its class-free form,
+    /// else the subject's `X.s.0` (RFC 3463: an unknown detail is read as `.0`).
+    fn lookup_status(&self, status: &str) -> Option<&CodeEntry> {
+        if let Some(e) = self.status.get(status) {
+            return Some(e);
+        }
+        let rest = &status[1..];
+        let mut key = String::with_capacity(status.len());
+        key.push('X');
+        key.push_str(rest);
+        if let Some(e) = self.status.get(&key) {
+            return Some(e);
+        }
+        let subject = rest.split('.').nth(1)?;
+        self.status.get(&format!("X.{subject}.0"))
+    }
+}
+
+fn conclude(reason: Reason) -> Conclusion {
+    Conclusion {
+        reason,
+        category: reason.default_category(),
+        scope: reason.default_scope(),
+        sisimai: reason.default_sisimai(),
+    }
+}
+
+/// Applies what the codes say about permanence: a transient reply is never hard and
+/// never suppresses.
+fn finish(c: Conclusion, mut ev: Evidence) -> Verdict {
+    let mut category = c.category;
+    if ev.permanence == Permanence::Transient && category == Category::Hard {
+        category = Category::Soft;
+        ev.conflicts.push(format!(
+            "{} is normally hard, but the reply is transient (4xx): soft, not suppressed",
+            c.reason
+        ));
+    }
+    let suppress = category == Category::Hard
+        && matches!(c.scope, Scope::Recipient | Scope::Domain)
+        && ev.permanence != Permanence::Transient;
+    Verdict {
+        category,
+        reason: c.reason,
+        scope: c.scope,
+        suppress,
+        sisimai_reason: c.sisimai,
+        evidence: ev,
+    }
+}
+
+/// Whether a status code matches a pattern component-wise: `5.7` matches `5.7.1` but
+/// not `5.71.1`; a class-free pattern (`.1.1`, written `X.1.1`) matches any class.
+fn status_matches(pattern: &str, status: &str) -> bool {
+    let s = if pattern.starts_with('.') {
+        &status[1..]
+    } else {
+        status
+    };
+    s == pattern || (s.starts_with(pattern) && s.as_bytes().get(pattern.len()) == Some(&b'.'))
+}
+
+fn conditions_hold(rule: &Rule, reply: &Reply<'_>, host: Option<&str>, text: &str) -> bool {
+    if !rule.status.is_empty() {
+        match reply.status {
+            Some(s) if rule.status.iter().any(|p| status_matches(p, s)) => {}
+            _ => return false,
+        }
+    }
+    if !rule.reply.is_empty() {
+        match reply.code {
+            Some(c)
+                if rule
+                    .reply
+                    .iter()
+                    .any(|p| c.to_string().starts_with(p.as_str())) => {}
+            _ => return false,
+        }
+    }
+    if !rule.hosts.is_empty() {
+        let by_host = host.is_some_and(|h| {
+            rule.hosts.iter().any(|d| {
+                h == d || (h.ends_with(d.as_str()) && h.as_bytes()[h.len() - d.len() - 1] == b'.')
+            })
+        });
+        if !by_host && !rule.hosts.iter().any(|d| text.contains(d.as_str())) {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_patterns_match_by_component() {
+        assert!(status_matches("5.7", "5.7.1"));
+        assert!(!status_matches("5.7", "5.71.1"));
+        assert!(status_matches("5.7.1", "5.7.1"));
+        assert!(!status_matches("5.7.1", "5.7.10"));
+        assert!(status_matches(".1.1", "4.1.1"));
+        assert!(!status_matches(".1.1", "4.1.10"));
+    }
+}

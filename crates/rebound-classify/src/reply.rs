@@ -1,0 +1,278 @@
+//! Reading an SMTP reply (RFC 5321 §4.2) into its parts: the three-digit reply
+//! code, the enhanced status code (RFC 3463) and the text, normalised for matching.
+//!
+//! Replies reach us in many shapes: as the server sent them (`550 5.1.1 ...`), flattened
+//! from several lines (`550-5.1.1 ... 550 5.1.1 ...`), wrapped by the sending MTA
+//! (`host mx[1.2.3.4] said: 550 ...`, `smtp; 550 ...`, `#550 5.1.1 ...##`), or as qmail
+//! writes them (`Sorry, no mailbox here by that name. (#5.1.1)`). Reading never fails:
+//! whatever is not a code is text.
+
+/// The longest text, in bytes, that is looked at. Real replies are a few hundred bytes;
+/// the cap bounds the work on hostile input without changing any real verdict.
+pub const MAX_TEXT: usize = 16 * 1024;
+
+/// An SMTP reply taken apart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reply<'a> {
+    /// The basic reply code, e.g. 550.
+    pub code: Option<u16>,
+    /// The enhanced status code, e.g. "5.1.1".
+    pub status: Option<&'a str>,
+    /// The reply as given (codes included), for display and for parts-only callers.
+    pub text: &'a str,
+    /// The remote host that answered, when the caller knows it.
+    pub host: Option<&'a str>,
+}
+
+impl<'a> Reply<'a> {
+    /// Takes a reply string apart. Never fails.
+    pub fn parse(line: &'a str) -> Reply<'a> {
+        let text = clip(line.trim(), MAX_TEXT);
+        Reply {
+            code: find_reply_code(text),
+            status: find_status(text),
+            text,
+            host: None,
+        }
+    }
+
+    /// Builds a reply from parts the caller already has apart. A missing code is
+    /// still looked for in the text.
+    pub fn from_parts(code: Option<u16>, status: Option<&'a str>, text: &'a str) -> Reply<'a> {
+        let text = clip(text.trim(), MAX_TEXT);
+        let status = status.map(str::trim).filter(|s| is_status(s.as_bytes()));
+        Reply {
+            code: code
+                .filter(|c| (200..600).contains(c))
+                .or_else(|| find_reply_code(text)),
+            status: status.or_else(|| find_status(text)),
+            text,
+            host: None,
+        }
+    }
+
+    /// Sets the remote host.
+    pub fn with_host(mut self, host: Option<&'a str>) -> Self {
+        self.host = host.map(str::trim).filter(|h| !h.is_empty());
+        self
+    }
+
+    /// The class digit that decides permanence: the reply code's if there is one
+    /// (it is what the sending MTA acts on), else the status code's.
+    pub fn class(&self) -> Option<u8> {
+        match (self.code, self.status) {
+            (Some(c), _) => Some((c / 100) as u8),
+            (None, Some(s)) => Some(s.as_bytes()[0] - b'0'),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Cuts a string to at most `max` bytes on a character boundary.
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn is_code_digit(b: u8) -> bool {
+    matches!(b, b'2' | b'4' | b'5')
+}
+
+/// The first token that looks like a reply code: `[245]dd` not inside a longer number,
+/// an IP address or a status code, followed by a space, a hyphen, a quote, `;`, or the end.
+pub fn find_reply_code(text: &str) -> Option<u16> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i + 3 <= b.len() {
+        if is_code_digit(b[i]) && b[i + 1].is_ascii_digit() && b[i + 2].is_ascii_digit() {
+            let before_ok = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
+            let after_ok = i + 3 == b.len()
+                || matches!(
+                    b[i + 3],
+                    b' ' | b'-' | b'\t' | b';' | b'\'' | b'"' | b',' | b')'
+                );
+            if before_ok && after_ok {
+                let code = (b[i] - b'0') as u16 * 100
+                    + (b[i + 1] - b'0') as u16 * 10
+                    + (b[i + 2] - b'0') as u16;
+                return Some(code);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether `s` is exactly an enhanced status code: class `2|4|5`, then `.` and
+/// one to three digits, twice.
+pub fn is_status(s: &[u8]) -> bool {
+    status_len(s) == Some(s.len())
+}
+
+/// The length of the status code at the start of `s`, if one starts there.
+fn status_len(s: &[u8]) -> Option<usize> {
+    if s.len() < 5 || !is_code_digit(s[0]) || s[1] != b'.' {
+        return None;
+    }
+    let mut i = 2;
+    for part in 0..2 {
+        let start = i;
+        while i < s.len() && s[i].is_ascii_digit() && i - start < 4 {
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 || n > 3 {
+            return None;
+        }
+        if part == 0 {
+            if i >= s.len() || s[i] != b'.' {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    Some(i)
+}
+
+/// The first enhanced status code in the text that is not part of an IP address or a
+/// version number.
+pub fn find_status(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i + 5 <= b.len() {
+        if is_code_digit(b[i]) && b[i + 1] == b'.' {
+            let before_ok = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
+            if before_ok && let Some(n) = status_len(&b[i..]) {
+                let end = i + n;
+                let after_ok = end == b.len()
+                    || !(b[end].is_ascii_alphanumeric()
+                        || (b[end] == b'.' && b.get(end + 1).is_some_and(u8::is_ascii_digit)));
+                if after_ok {
+                    return Some(&text[i..end]);
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether a whitespace-separated token is only a code prefix of a (flattened,
+/// multi-line) reply: `550`, `550-5.1.1`, `550-`, `5.1.1`, `#550`.
+fn is_code_token(tok: &str) -> bool {
+    let t = tok.trim_start_matches('#').as_bytes();
+    if t.len() >= 3 && is_code_digit(t[0]) && t[1].is_ascii_digit() && t[2].is_ascii_digit() {
+        let rest = &t[3..];
+        return rest.is_empty() || (rest[0] == b'-' && (rest.len() == 1 || is_status(&rest[1..])));
+    }
+    is_status(t)
+}
+
+/// The text as rules see it: lower-cased, white space folded to single spaces, and the
+/// code prefixes of a flattened multi-line reply removed, so that a phrase split across
+/// reply lines still matches.
+pub fn normalize(text: &str, out: &mut String) {
+    out.clear();
+    for tok in text.split_whitespace() {
+        if is_code_token(tok) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        if tok.is_ascii() {
+            let start = out.len();
+            out.push_str(tok);
+            out[start..].make_ascii_lowercase();
+        } else {
+            for c in tok.chars() {
+                out.extend(c.to_lowercase());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(line: &str, code: Option<u16>, status: Option<&str>) {
+        let r = Reply::parse(line);
+        assert_eq!((r.code, r.status), (code, status), "{line}");
+    }
+
+    #[test]
+    fn codes_are_found_in_every_wrapping() {
+        check("550 5.1.1 user unknown", Some(550), Some("5.1.1"));
+        check(
+            "550-5.1.1 first 550-5.1.1 second 550 5.1.1 end",
+            Some(550),
+            Some("5.1.1"),
+        );
+        check("smtp; 550 5.7.1 denied", Some(550), Some("5.7.1"));
+        check(
+            "host mx.example.com[203.0.113.5] said: 452 4.2.2 over quota (in reply to RCPT TO command)",
+            Some(452),
+            Some("4.2.2"),
+        );
+        check(
+            "Remote Server returned '554 5.4.14 Hop count exceeded'",
+            Some(554),
+            Some("5.4.14"),
+        );
+        check(
+            "#550 5.1.1 RESOLVER.ADR.ExRecipNotFound; not found ##",
+            Some(550),
+            Some("5.1.1"),
+        );
+        check(
+            "Sorry, no mailbox here by that name. (#5.1.1)",
+            None,
+            Some("5.1.1"),
+        );
+        check(
+            "421-4.7.0 [TSS04] Messages deferred",
+            Some(421),
+            Some("4.7.0"),
+        );
+        check("5.2.2 mailbox full", None, Some("5.2.2"));
+        check("550", Some(550), None);
+    }
+
+    #[test]
+    fn numbers_that_are_not_codes_are_ignored() {
+        check("connect to 250.1.2.3 port 25: timed out", None, None);
+        check("try again in 2500 seconds", None, None);
+        check("queued as 5.1.1.4 done", None, None);
+        check("", None, None);
+    }
+
+    #[test]
+    fn normalizing_removes_line_prefixes_and_case() {
+        let mut s = String::new();
+        normalize(
+            "550-5.1.1 The email account that you tried to reach does not exist. Please try\n550-5.1.1 double-checking",
+            &mut s,
+        );
+        assert_eq!(
+            s,
+            "the email account that you tried to reach does not exist. please try double-checking"
+        );
+        normalize("  Пользователь   НЕ найден ", &mut s);
+        assert_eq!(s, "пользователь не найден");
+    }
+
+    #[test]
+    fn clipping_respects_char_boundaries() {
+        let long = "é".repeat(MAX_TEXT);
+        let r = Reply::parse(&long);
+        assert!(r.text.len() <= MAX_TEXT);
+    }
+}
