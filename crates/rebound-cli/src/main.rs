@@ -3,7 +3,9 @@
 
 mod classify;
 mod lines;
+mod parse;
 mod rules;
+mod vocabulary;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -32,6 +34,8 @@ struct Cli {
 enum Command {
     /// Classify SMTP replies read from standard input, one per line; one JSON object out per line.
     Classify(classify::Args),
+    /// Read bounce messages (.eml, maildir or directory, mbox, or - for stdin); one JSON object per recipient.
+    Parse(parse::Args),
     /// Work with classification rule files.
     Rules {
         #[command(subcommand)]
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Classify(args) => classify::run(args),
         Command::Rules { command } => rules::run(command),
+        Command::Parse(args) => parse::run(args),
     };
     match result {
         Ok(code) => code,

@@ -13,6 +13,13 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print every example reply of the rules in force, one per line (a realistic mix for benchmarks).
+    Examples {
+        #[arg(long = "rules", value_name = "FILE", env = "REBOUND_RULES", value_delimiter = ':')]
+        rules: Vec<PathBuf>,
+    },
+    /// Print the vocabulary (categories, reasons, scopes) as Markdown: docs/vocabulary.md.
+    Vocabulary,
     /// List the rules in force (user files first), one per line.
     List {
         #[arg(
@@ -28,6 +35,19 @@ pub enum Command {
 pub fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
         Command::Check { files } => check(&files),
+        Command::Examples { rules } => {
+            let c = crate::classify::load_classifier(&rules)?;
+            for r in c.rules() {
+                for ex in &r.examples {
+                    println!("{}", ex.replace(['\n', '\r'], " "));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Vocabulary => {
+            print!("{}", crate::vocabulary::markdown(rebound_classify::Classifier::builtin()));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::List { rules } => {
             let c = crate::classify::load_classifier(&rules)?;
             for r in c.rules() {

@@ -47,11 +47,11 @@ pub enum Scope {
 /// Sisimai equivalent, report label and meaning. One row per reason keeps the
 /// enum, its parsing and its documentation from drifting apart.
 macro_rules! reasons {
-    ($( $(#[$doc:meta])* $variant:ident = $name:literal, $cat:ident, $scope:ident, $sisimai:literal, $label:literal; )*) => {
+    ($( #[doc = $doc:literal] $variant:ident = $name:literal, $cat:ident, $scope:ident, $sisimai:literal, $label:literal; )*) => {
         /// What happened, from a closed and documented list.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Reason {
-            $( $(#[$doc])* $variant, )*
+            $( #[doc = $doc] $variant, )*
         }
 
         impl Reason {
@@ -76,6 +76,11 @@ macro_rules! reasons {
             /// The nearest Sisimai reason name (Sisimai 5 vocabulary).
             pub fn default_sisimai(self) -> &'static str {
                 match self { $(Reason::$variant => $sisimai,)* }
+            }
+
+            /// What the reason means, in one sentence.
+            pub fn meaning(self) -> &'static str {
+                match self { $(Reason::$variant => $doc.trim_ascii(),)* }
             }
 
             /// The label senders see in reports.
@@ -194,6 +199,16 @@ impl Category {
         Category::Other,
     ];
 
+    /// What the category means.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Category::Hard => "The address is not valid: misspelled, non-existent, closed, or its domain is bad.",
+            Category::Soft => "The address exists but cannot take this mail now, or the message or its sender was refused (content, authentication, reputation).",
+            Category::Technical => "A temporary problem at the receiving side or on the way: server down or busy, rate limiting, greylisting, network or DNS trouble.",
+            Category::Other => "No usable information.",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Hard => "hard",
@@ -222,6 +237,16 @@ impl Scope {
         Scope::Receiver,
         Scope::Sender,
     ];
+
+    /// Who has to act.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Scope::Recipient => "The address itself: it may count against the address.",
+            Scope::Domain => "The recipient's whole domain.",
+            Scope::Receiver => "The receiving server, temporarily: nothing happens to the address.",
+            Scope::Sender => "The sender's own content, authentication, links, reputation or rate: never counts against the recipient; the sender is alerted.",
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
