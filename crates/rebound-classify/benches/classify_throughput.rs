@@ -12,7 +12,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let lines: Vec<String> = match args.first() {
         Some(path) => std::fs::read_to_string(path)
             .expect("reading the reply file")
@@ -51,10 +54,22 @@ fn main() {
 }
 
 fn default_mix() -> Vec<String> {
-    let mut lines: Vec<String> = Classifier::builtin().rules().iter().flat_map(|r| r.examples.iter().cloned()).collect();
-    let eval = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/replies-eval.tsv");
+    let mut lines: Vec<String> = Classifier::builtin()
+        .rules()
+        .iter()
+        .flat_map(|r| r.examples.iter().cloned())
+        .collect();
+    let eval = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/replies-eval.tsv"
+    );
     if let Ok(s) = std::fs::read_to_string(eval) {
-        lines.extend(s.lines().skip(1).filter_map(|l| l.split('\t').next()).map(str::to_string));
+        lines.extend(
+            s.lines()
+                .skip(1)
+                .filter_map(|l| l.split('\t').next())
+                .map(str::to_string),
+        );
     }
     lines
 }

@@ -19,7 +19,10 @@ struct Row {
 }
 
 fn rows() -> Vec<Row> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/replies-eval.tsv");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/replies-eval.tsv"
+    );
     let text = std::fs::read_to_string(path).expect("testdata/replies-eval.tsv");
     text.lines()
         .skip(1)
@@ -67,10 +70,22 @@ fn score(rows: &[&Row]) -> Score {
             s.sender += 1;
             s.sender_hit += (v.scope.as_str() == "sender") as usize;
         }
-        if v.suppress != r.suppress || v.category.as_str() != r.category || (r.scope == "sender") != (v.scope.as_str() == "sender") {
+        if v.suppress != r.suppress
+            || v.category.as_str() != r.category
+            || (r.scope == "sender") != (v.scope.as_str() == "sender")
+        {
             s.misses.push(format!(
                 "want {}/{}/{}/{} got {}/{}/{}/{} [{}]: {}",
-                r.category, r.reason, r.scope, r.suppress, v.category, v.reason, v.scope, v.suppress, v.evidence.rule, r.reply
+                r.category,
+                r.reason,
+                r.scope,
+                r.suppress,
+                v.category,
+                v.reason,
+                v.scope,
+                v.suppress,
+                v.evidence.rule,
+                r.reply
             ));
         }
     }
@@ -78,7 +93,11 @@ fn score(rows: &[&Row]) -> Score {
 }
 
 fn pct(a: usize, b: usize) -> f64 {
-    if b == 0 { 100.0 } else { 100.0 * a as f64 / b as f64 }
+    if b == 0 {
+        100.0
+    } else {
+        100.0 * a as f64 / b as f64
+    }
 }
 
 #[test]
@@ -105,9 +124,21 @@ fn accuracy_on_the_evaluation_set_meets_the_targets() {
             for m in &s.misses {
                 eprintln!("  miss: {m}");
             }
-            assert!(pct(s.suppress, s.n) >= 98.0, "suppress decision right for {:.1}%", pct(s.suppress, s.n));
-            assert!(pct(s.sender_hit, s.sender) >= 90.0, "sender recognised {:.1}%", pct(s.sender_hit, s.sender));
-            assert!(pct(s.category, s.n) >= 90.0, "category right for {:.1}%", pct(s.category, s.n));
+            assert!(
+                pct(s.suppress, s.n) >= 98.0,
+                "suppress decision right for {:.1}%",
+                pct(s.suppress, s.n)
+            );
+            assert!(
+                pct(s.sender_hit, s.sender) >= 90.0,
+                "sender recognised {:.1}%",
+                pct(s.sender_hit, s.sender)
+            );
+            assert!(
+                pct(s.category, s.n) >= 90.0,
+                "category right for {:.1}%",
+                pct(s.category, s.n)
+            );
         }
     }
 }

@@ -15,10 +15,18 @@ fn every_rule_decides_its_own_examples() {
             checked += 1;
             let v = c.classify(&Reply::parse(ex), &mut scratch);
             if v.evidence.rule != rule.id {
-                failures.push(format!("{} ({}): decided by {} as {}: {ex}", rule.id, rule.origin, v.evidence.rule, v.reason));
+                failures.push(format!(
+                    "{} ({}): decided by {} as {}: {ex}",
+                    rule.id, rule.origin, v.evidence.rule, v.reason
+                ));
             }
         }
     }
     assert!(checked > 0, "no rule example was checked");
-    assert!(failures.is_empty(), "{} of {checked} examples not decided by their rule:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} examples not decided by their rule:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

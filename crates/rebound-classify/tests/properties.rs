@@ -8,7 +8,10 @@ fn check_consistent(line: &str) {
     let v = Classifier::builtin().classify(&Reply::parse(line), &mut Scratch::default());
     if v.suppress {
         assert_eq!(v.category, Category::Hard, "{line:?}");
-        assert!(matches!(v.scope, Scope::Recipient | Scope::Domain), "{line:?}");
+        assert!(
+            matches!(v.scope, Scope::Recipient | Scope::Domain),
+            "{line:?}"
+        );
         assert_ne!(v.evidence.permanence, Permanence::Transient, "{line:?}");
     }
     if v.scope == Scope::Sender {

@@ -15,7 +15,12 @@ pub enum Command {
     },
     /// Print every example reply of the rules in force, one per line (a realistic mix for benchmarks).
     Examples {
-        #[arg(long = "rules", value_name = "FILE", env = "REBOUND_RULES", value_delimiter = ':')]
+        #[arg(
+            long = "rules",
+            value_name = "FILE",
+            env = "REBOUND_RULES",
+            value_delimiter = ':'
+        )]
         rules: Vec<PathBuf>,
     },
     /// Print the vocabulary (categories, reasons, scopes) as Markdown: docs/vocabulary.md.
@@ -45,7 +50,10 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Vocabulary => {
-            print!("{}", crate::vocabulary::markdown(rebound_classify::Classifier::builtin()));
+            print!(
+                "{}",
+                crate::vocabulary::markdown(rebound_classify::Classifier::builtin())
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::List { rules } => {

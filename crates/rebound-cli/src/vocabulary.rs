@@ -28,14 +28,30 @@ pub fn markdown(c: &Classifier) -> String {
          (e.g. a 4xx reply is never `hard`). `suppress` is true only for a permanent `hard` verdict \
          with scope `recipient` or `domain`.\n"
     );
-    let _ = writeln!(s, "| reason | meaning | category | scope | Sisimai | report label | rules | example |\n|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| reason | meaning | category | scope | Sisimai | report label | rules | example |\n|---|---|---|---|---|---|---|---|"
+    );
     for r in Reason::ALL {
-        let rules: Vec<_> = c.rules().iter().filter(|x| x.conclusion.reason == *r).collect();
+        let rules: Vec<_> = c
+            .rules()
+            .iter()
+            .filter(|x| x.conclusion.reason == *r)
+            .collect();
         let example = rules
             .iter()
             .flat_map(|x| x.examples.first())
             .next()
-            .map(|e| format!("`{}`", e.replace('|', "\\|").replace('`', "'").chars().take(110).collect::<String>()))
+            .map(|e| {
+                format!(
+                    "`{}`",
+                    e.replace('|', "\\|")
+                        .replace('`', "'")
+                        .chars()
+                        .take(110)
+                        .collect::<String>()
+                )
+            })
             .unwrap_or_default();
         let _ = writeln!(
             s,
@@ -60,6 +76,9 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/vocabulary.md");
         let want = super::markdown(rebound_classify::Classifier::builtin());
         let have = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(have == want, "docs/vocabulary.md is stale: run `cargo run -q -p rebound-cli -- rules vocabulary > docs/vocabulary.md`");
+        assert!(
+            have == want,
+            "docs/vocabulary.md is stale: run `cargo run -q -p rebound-cli -- rules vocabulary > docs/vocabulary.md`"
+        );
     }
 }

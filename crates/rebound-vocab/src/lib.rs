@@ -202,9 +202,15 @@ impl Category {
     /// What the category means.
     pub fn meaning(self) -> &'static str {
         match self {
-            Category::Hard => "The address is not valid: misspelled, non-existent, closed, or its domain is bad.",
-            Category::Soft => "The address exists but cannot take this mail now, or the message or its sender was refused (content, authentication, reputation).",
-            Category::Technical => "A temporary problem at the receiving side or on the way: server down or busy, rate limiting, greylisting, network or DNS trouble.",
+            Category::Hard => {
+                "The address is not valid: misspelled, non-existent, closed, or its domain is bad."
+            }
+            Category::Soft => {
+                "The address exists but cannot take this mail now, or the message or its sender was refused (content, authentication, reputation)."
+            }
+            Category::Technical => {
+                "A temporary problem at the receiving side or on the way: server down or busy, rate limiting, greylisting, network or DNS trouble."
+            }
             Category::Other => "No usable information.",
         }
     }
@@ -244,7 +250,9 @@ impl Scope {
             Scope::Recipient => "The address itself: it may count against the address.",
             Scope::Domain => "The recipient's whole domain.",
             Scope::Receiver => "The receiving server, temporarily: nothing happens to the address.",
-            Scope::Sender => "The sender's own content, authentication, links, reputation or rate: never counts against the recipient; the sender is alerted.",
+            Scope::Sender => {
+                "The sender's own content, authentication, links, reputation or rate: never counts against the recipient; the sender is alerted."
+            }
         }
     }
 
