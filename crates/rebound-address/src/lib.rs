@@ -1,0 +1,261 @@
+//! Normalising recipient addresses so that one person is one key.
+//!
+//! Email: trimmed, angle brackets removed, lower-cased (SPEC §3), the domain
+//! IDNA-encoded (UTS #46, so `Jo@Bücher.Example` and `jo@xn--bcher-kva.example` are one
+//! address), and the syntax checked (RFC 5321 §4.5.3.1 lengths, RFC 5322 dot-atom or
+//! quoted local part, RFC 6531 UTF-8 local parts allowed). SMS: E.164 (`+` and up to 15
+//! digits), with a tenant's default country for national numbers.
+//!
+//! Pure: no IO.
+
+mod countries;
+
+use std::fmt;
+
+/// Why an address is not an address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+fn invalid<T>(why: impl Into<String>) -> Result<T, Invalid> {
+    Err(Invalid(why.into()))
+}
+
+/// Normalises an email address, or says why it is not one.
+pub fn normalize_email(input: &str) -> Result<String, Invalid> {
+    let mut s = input.trim();
+    if let Some(inner) = s.strip_prefix('<').and_then(|x| x.strip_suffix('>')) {
+        s = inner.trim();
+    }
+    s = s.strip_prefix("mailto:").unwrap_or(s);
+    if s.is_empty() {
+        return invalid("empty address");
+    }
+    if s.len() > 320 {
+        return invalid("address longer than 320 bytes");
+    }
+    let Some(at) = s.rfind('@') else {
+        return invalid("no @ in address");
+    };
+    let (local, domain) = (&s[..at], &s[at + 1..]);
+    check_local(local)?;
+    let domain = normalize_domain(domain)?;
+    let local = local.to_lowercase();
+    let out = format!("{local}@{domain}");
+    if out.len() > 254 {
+        return invalid("address longer than 254 bytes");
+    }
+    Ok(out)
+}
+
+fn check_local(local: &str) -> Result<(), Invalid> {
+    if local.is_empty() {
+        return invalid("empty local part");
+    }
+    if local.len() > 64 {
+        return invalid("local part longer than 64 bytes");
+    }
+    if local.len() >= 2 && local.starts_with('"') && local.ends_with('"') {
+        let inner = &local[1..local.len() - 1];
+        if inner.chars().any(|c| c.is_control() || c == '\n') {
+            return invalid("control character in quoted local part");
+        }
+        return Ok(());
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return invalid("misplaced dot in local part");
+    }
+    for c in local.chars() {
+        let ok = c.is_ascii_alphanumeric()
+            || "!#$%&'*+-/=?^_`{|}~.".contains(c)
+            || (!c.is_ascii() && !c.is_control() && !c.is_whitespace());
+        if !ok {
+            return invalid(format!("character {c:?} not allowed in local part"));
+        }
+    }
+    Ok(())
+}
+
+/// Normalises a domain: IDNA (UTS #46) to ASCII, lower case, and a host-name check.
+pub fn normalize_domain(domain: &str) -> Result<String, Invalid> {
+    let d = domain.trim().trim_end_matches('.');
+    if d.is_empty() {
+        return invalid("empty domain");
+    }
+    if d.starts_with('[') {
+        return invalid("address literals are not accepted as recipients");
+    }
+    let ascii = match idna::domain_to_ascii(d) {
+        Ok(a) => a,
+        Err(_) => {
+            return invalid(format!(
+                "domain {d:?} is not a valid internationalised domain name"
+            ));
+        }
+    };
+    if ascii.len() > 253 {
+        return invalid("domain longer than 253 bytes");
+    }
+    let labels: Vec<&str> = ascii.split('.').collect();
+    if labels.len() < 2 {
+        return invalid(format!("domain {ascii:?} has no dot"));
+    }
+    for l in &labels {
+        if l.is_empty() || l.len() > 63 {
+            return invalid(format!("domain {ascii:?} has an empty or over-long label"));
+        }
+        if l.starts_with('-')
+            || l.ends_with('-')
+            || !l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return invalid(format!(
+                "domain {ascii:?} has a label that is not a host name"
+            ));
+        }
+    }
+    if labels
+        .last()
+        .is_some_and(|t| t.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return invalid(format!("domain {ascii:?} ends in a numeric label"));
+    }
+    Ok(ascii)
+}
+
+/// The domain part of a normalised email address.
+pub fn email_domain(normalized: &str) -> &str {
+    normalized.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+}
+
+/// Normalises a phone number to E.164 (`+` then 8 to 15 digits). A national number
+/// (no `+` or `00`) needs `default_country`, an ISO 3166 alpha-2 code, whose calling
+/// code is prefixed after its trunk prefix is dropped.
+pub fn normalize_phone(input: &str, default_country: Option<&str>) -> Result<String, Invalid> {
+    let s = input.trim();
+    if s.is_empty() {
+        return invalid("empty phone number");
+    }
+    if s.len() > 64 {
+        return invalid("phone number longer than 64 characters");
+    }
+    let mut digits = String::new();
+    let mut plus = false;
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' if i == 0 => plus = true,
+            ' ' | '-' | '.' | '(' | ')' | '/' => {}
+            _ => return invalid(format!("character {c:?} not allowed in a phone number")),
+        }
+    }
+    let international = if plus {
+        digits
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        rest.to_string()
+    } else {
+        let Some(cc) = default_country else {
+            return invalid("national phone number without a default country for the tenant");
+        };
+        let Some(country) = countries::lookup(cc) else {
+            return invalid(format!("unknown country {cc:?}"));
+        };
+        let national = digits
+            .strip_prefix(country.trunk)
+            .filter(|_| !country.trunk.is_empty())
+            .unwrap_or(&digits);
+        format!("{}{national}", country.calling_code)
+    };
+    if international.starts_with('0') {
+        return invalid("country code cannot start with 0");
+    }
+    if !(8..=15).contains(&international.len()) {
+        return invalid(format!(
+            "E.164 numbers have 8 to 15 digits, this has {}",
+            international.len()
+        ));
+    }
+    Ok(format!("+{international}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_normalise_to_one_key() {
+        assert_eq!(
+            normalize_email("  <Jo.Smith@Example.COM> ").unwrap(),
+            "jo.smith@example.com"
+        );
+        assert_eq!(
+            normalize_email("jo@Bücher.example").unwrap(),
+            "jo@xn--bcher-kva.example"
+        );
+        assert_eq!(
+            normalize_email("jo@xn--bcher-kva.example.").unwrap(),
+            "jo@xn--bcher-kva.example"
+        );
+        assert_eq!(
+            normalize_email("\"odd one\"@example.org").unwrap(),
+            "\"odd one\"@example.org"
+        );
+        assert_eq!(
+            normalize_email("δοκιμή@example.gr").unwrap(),
+            "δοκιμή@example.gr"
+        );
+    }
+
+    #[test]
+    fn non_addresses_say_why() {
+        for bad in [
+            "",
+            "jo",
+            "@example.com",
+            "jo@",
+            "jo@localhost",
+            "jo..x@example.com",
+            "jo x@example.com",
+            "jo@exa mple.com",
+            "jo@-x.com",
+            "jo@[1.2.3.4]",
+            "jo@example.123",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(normalize_email(&format!("{}@example.com", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn phones_normalise_to_e164() {
+        assert_eq!(
+            normalize_phone("+1 (415) 555-0100", None).unwrap(),
+            "+14155550100"
+        );
+        assert_eq!(
+            normalize_phone("0044 20 7946 0958", None).unwrap(),
+            "+442079460958"
+        );
+        assert_eq!(
+            normalize_phone("07700 900123", Some("GB")).unwrap(),
+            "+447700900123"
+        );
+        assert_eq!(
+            normalize_phone("030 1234567", Some("de")).unwrap(),
+            "+49301234567"
+        );
+        assert_eq!(
+            normalize_phone("(415) 555-0100", Some("US")).unwrap(),
+            "+14155550100"
+        );
+        assert!(normalize_phone("07700 900123", None).is_err());
+        assert!(normalize_phone("+1 415 CALL-NOW", None).is_err());
+        assert!(normalize_phone("+123", None).is_err());
+    }
+}
