@@ -110,20 +110,28 @@ impl Classifier {
     }
 
     /// Compiles user rule files (`(name, source)`, consulted first, in the order
-    /// given) on top of the built-in ones.
+    /// given) on top of the built-in ones. A user rule with the id of a built-in rule
+    /// replaces it.
     pub fn new(user_files: &[(&str, &str)]) -> Result<Classifier, Vec<RuleError>> {
         let mut errors = Vec::new();
         let mut rules = Vec::new();
         let mut status = HashMap::new();
         let mut reply = HashMap::new();
+        let mut user_ids = std::collections::HashSet::new();
         let files = user_files
             .iter()
-            .copied()
-            .chain(builtin::FILES.iter().copied());
-        for (name, src) in files {
+            .map(|f| (f, true))
+            .chain(builtin::FILES.iter().map(|f| (f, false)));
+        for (&(name, src), is_user) in files {
             match ruleset::parse_rule_file(name, src) {
                 Ok(f) => {
-                    rules.extend(f.rules);
+                    // A user rule with a built-in rule's id replaces it.
+                    if is_user {
+                        user_ids.extend(f.rules.iter().map(|r| r.id.clone()));
+                        rules.extend(f.rules);
+                    } else {
+                        rules.extend(f.rules.into_iter().filter(|r| !user_ids.contains(&r.id)));
+                    }
                     // Earlier files win for codes too: a user's entry shadows ours.
                     for e in f.status {
                         status.entry(e.code.clone()).or_insert(e);
