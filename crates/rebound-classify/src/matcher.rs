@@ -7,10 +7,45 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::RegexSet;
 use std::collections::HashMap;
 
-/// A phrase: fragments (ids into the automaton) that must occur in order.
+/// A fragment of a phrase: its id in the automaton, and whether its ends must fall
+/// on word boundaries.
+#[derive(Clone, Copy)]
+struct Frag {
+    id: u32,
+    bound_left: bool,
+    bound_right: bool,
+}
+
+/// A phrase: fragments that must occur in order.
 struct Phrase {
     rule: u32,
-    frags: Box<[u32]>,
+    frags: Box<[Frag]>,
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// Splits the `*` markers off a fragment. A fragment's ends match only on word
+/// boundaries (so `spam` does not match inside `zerospam`) unless the end is an
+/// explicit `*` or is not an ASCII letter or digit (so CJK text and punctuation
+/// match anywhere).
+fn frag_key(f: &str) -> (&str, bool, bool) {
+    let open_left = f.starts_with('*');
+    let open_right = f.len() > 1 && f.ends_with('*');
+    let core = f.trim_start_matches('*').trim_end_matches('*');
+    let b = core.as_bytes();
+    let left = !open_left && b.first().is_some_and(|&c| is_word_byte(c));
+    let right = !open_right && b.last().is_some_and(|&c| is_word_byte(c));
+    (core, left, right)
+}
+
+impl Frag {
+    fn fits(&self, text: &[u8], start: u32, end: u32) -> bool {
+        let (s, e) = (start as usize, end as usize);
+        !(self.bound_left && s > 0 && is_word_byte(text[s - 1]))
+            && !(self.bound_right && e < text.len() && is_word_byte(text[e]))
+    }
 }
 
 pub(crate) struct Matcher {
@@ -42,10 +77,16 @@ impl Matcher {
                 let ids = phrase
                     .iter()
                     .map(|f| {
-                        *frag_ids.entry(f.as_str()).or_insert_with(|| {
-                            frags.push(f.as_str());
+                        let (core, bound_left, bound_right) = frag_key(f);
+                        let id = *frag_ids.entry(core).or_insert_with(|| {
+                            frags.push(core);
                             (frags.len() - 1) as u32
-                        })
+                        });
+                        Frag {
+                            id,
+                            bound_left,
+                            bound_right,
+                        }
                     })
                     .collect();
                 phrases.push(Phrase {
@@ -60,7 +101,7 @@ impl Matcher {
         }
         let mut starts = vec![Vec::new(); frags.len()];
         for (pi, p) in phrases.iter().enumerate() {
-            starts[p.frags[0] as usize].push(pi as u32);
+            starts[p.frags[0].id as usize].push(pi as u32);
         }
         let ac = if frags.is_empty() {
             None
@@ -102,10 +143,13 @@ impl Matcher {
                 hits.push((m.pattern().as_u32(), m.start() as u32, m.end() as u32));
             }
         }
-        for &(frag, _start, end) in hits.iter() {
+        let bytes = text.as_bytes();
+        for &(frag, start, end) in hits.iter() {
             for &pi in &self.starts[frag as usize] {
                 let p = &self.phrases[pi as usize];
-                if p.frags.len() == 1 || follows(&p.frags[1..], end, hits) {
+                if p.frags[0].fits(bytes, start, end)
+                    && (p.frags.len() == 1 || follows(&p.frags[1..], end, hits, bytes))
+                {
                     rules.push(p.rule);
                 }
             }
@@ -122,11 +166,11 @@ impl Matcher {
 
 /// Whether the fragments occur in order, each starting at or after the end of the
 /// one before, the first at or after `from`. Greedy earliest-end choice is optimal.
-fn follows(frags: &[u32], mut from: u32, hits: &[(u32, u32, u32)]) -> bool {
-    for &f in frags {
+fn follows(frags: &[Frag], mut from: u32, hits: &[(u32, u32, u32)], text: &[u8]) -> bool {
+    for f in frags {
         let next = hits
             .iter()
-            .filter(|h| h.0 == f && h.1 >= from)
+            .filter(|h| h.0 == f.id && h.1 >= from && f.fits(text, h.1, h.2))
             .map(|h| h.2)
             .min();
         match next {
