@@ -43,8 +43,9 @@ fn frag_key(f: &str) -> (&str, bool, bool) {
 impl Frag {
     fn fits(&self, text: &[u8], start: u32, end: u32) -> bool {
         let (s, e) = (start as usize, end as usize);
-        !(self.bound_left && s > 0 && is_word_byte(text[s - 1]))
-            && !(self.bound_right && e < text.len() && is_word_byte(text[e]))
+        let glued_left = self.bound_left && s > 0 && is_word_byte(text[s - 1]);
+        let glued_right = self.bound_right && e < text.len() && is_word_byte(text[e]);
+        !glued_left && !glued_right
     }
 }
 

@@ -28,9 +28,15 @@ impl<'a> Reply<'a> {
     /// Takes a reply string apart. Never fails.
     pub fn parse(line: &'a str) -> Reply<'a> {
         let text = clip(line.trim(), MAX_TEXT);
+        let status = find_status(text);
+        // The code that introduces the status code is the reply's own; an earlier
+        // one may belong to something else (`220-banner 421 4.2.1 ...`).
+        let code = status
+            .and_then(|s| code_before(text, s))
+            .or_else(|| find_reply_code(text));
         Reply {
-            code: find_reply_code(text),
-            status: find_status(text),
+            code,
+            status,
             text,
             host: None,
         }
@@ -107,6 +113,23 @@ pub fn find_reply_code(text: &str) -> Option<u16> {
         i += 1;
     }
     None
+}
+
+/// The reply code written right before `status` (`550 5.1.1`, `550-5.1.1`), if any.
+/// `status` must be a slice of `text`.
+fn code_before(text: &str, status: &str) -> Option<u16> {
+    let at = status.as_ptr() as usize - text.as_ptr() as usize;
+    let head = text[..at].trim_end_matches([' ', '-']).as_bytes();
+    if head.len() < 3 || head.len() == at {
+        return None;
+    }
+    let c = &head[head.len() - 3..];
+    let boundary = head.len() == 3 || !head[head.len() - 4].is_ascii_alphanumeric();
+    if boundary && is_code_digit(c[0]) && c[1].is_ascii_digit() && c[2].is_ascii_digit() {
+        Some((c[0] - b'0') as u16 * 100 + (c[1] - b'0') as u16 * 10 + (c[2] - b'0') as u16)
+    } else {
+        None
+    }
 }
 
 /// Whether `s` is exactly an enhanced status code: class `2|4|5`, then `.` and
@@ -244,6 +267,12 @@ mod tests {
         );
         check("5.2.2 mailbox full", None, Some("5.2.2"));
         check("550", Some(550), None);
+        check(
+            "220-laposte 421 4.2.1 Service refuse",
+            Some(421),
+            Some("4.2.1"),
+        );
+        check("host said: 452 4.2.2 over quota", Some(452), Some("4.2.2"));
     }
 
     #[test]
