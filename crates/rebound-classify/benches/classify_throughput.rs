@@ -32,6 +32,20 @@ fn main() {
     for l in &lines {
         black_box(c.classify(&Reply::parse(l), &mut scratch));
     }
+    // REBOUND_BENCH_PASSES=N runs exactly N passes over the mix, for instruction
+    // counting under `valgrind --tool=callgrind` (repeatable on a noisy machine).
+    if let Some(passes) = std::env::var("REBOUND_BENCH_PASSES")
+        .ok()
+        .and_then(|p| p.parse::<u64>().ok())
+    {
+        for _ in 0..passes {
+            for l in &lines {
+                black_box(c.classify(&Reply::parse(black_box(l)), &mut scratch));
+            }
+        }
+        println!("{} classifications", passes * lines.len() as u64);
+        return;
+    }
     let budget = Duration::from_secs_f64(seconds);
     let start = Instant::now();
     let mut n = 0u64;

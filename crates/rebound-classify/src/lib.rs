@@ -20,9 +20,10 @@ pub use matcher::Scratch;
 use rebound_vocab::{Category, Reason, Scope};
 pub use reply::Reply;
 use ruleset::{CodeEntry, Conclusion, Rule, RuleError, Strength};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// What a reply means.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -71,13 +72,13 @@ pub enum Permanence {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Evidence {
     /// The rule or table entry that decided: a rule id, `status X.1.1` or `reply 550`.
-    pub rule: String,
+    pub rule: Arc<str>,
     pub source: Source,
     /// Where the rule is written (`file:line`), for rules from files.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
+    pub origin: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    pub provider: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_code: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,15 +89,83 @@ pub struct Evidence {
     pub permanence: Permanence,
     /// Where the codes and the text disagreed, and how it was resolved.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub conflicts: Vec<String>,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Where the codes and the text disagreed, and how the precedence resolved it. Kept as
+/// data and put into words only when shown, so classifying stays cheap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Conflict {
+    /// The reply code and the status code have different classes.
+    ClassMismatch { code: u16, status: String },
+    /// A specific text rule overrode what the status code says.
+    TextOverStatus {
+        status: String,
+        status_says: Reason,
+        text_says: Reason,
+    },
+    /// The status code overrode a generic text rule.
+    StatusOverGenericText { rule: Arc<str>, text_says: Reason },
+    /// A normally hard reason on a transient reply.
+    TransientNotHard { reason: Reason },
+    /// Anything a caller adds (e.g. the CLI's "input is not a reply object").
+    Note(String),
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Conflict::ClassMismatch { code, status } => write!(
+                f,
+                "reply code {code} and status {status} disagree on the class; the reply code decides, as it is what the sending MTA acts on"
+            ),
+            Conflict::TextOverStatus {
+                status,
+                status_says,
+                text_says,
+            } => write!(
+                f,
+                "status {status} says {status_says} but the text says {text_says}; a specific text rule takes precedence over the status code"
+            ),
+            Conflict::StatusOverGenericText { rule, text_says } => {
+                write!(
+                    f,
+                    "generic text rule {rule} says {text_says}; the status code is more specific"
+                )
+            }
+            Conflict::TransientNotHard { reason } => {
+                write!(
+                    f,
+                    "{reason} is normally hard, but the reply is transient (4xx): soft, not suppressed"
+                )
+            }
+            Conflict::Note(s) => f.write_str(s),
+        }
+    }
+}
+
+impl Serialize for Conflict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Evidence names that are not rules, made once so verdicts share them.
+struct Labels {
+    none: Arc<str>,
+    success: Arc<str>,
+    class4: Arc<str>,
+    class5: Arc<str>,
 }
 
 /// A compiled set of rules and code tables.
 pub struct Classifier {
+    labels: Labels,
     rules: Vec<Rule>,
     matcher: Matcher,
-    status: HashMap<String, CodeEntry>,
-    reply: HashMap<u16, CodeEntry>,
+    /// Keyed by (class, subject, detail); class 0 stands for `X`.
+    status: FxHashMap<(u8, u16, u16), CodeEntry>,
+    reply: FxHashMap<u16, CodeEntry>,
 }
 
 static BUILTIN: LazyLock<Classifier> = LazyLock::new(|| {
@@ -115,8 +184,8 @@ impl Classifier {
     pub fn new(user_files: &[(&str, &str)]) -> Result<Classifier, Vec<RuleError>> {
         let mut errors = Vec::new();
         let mut rules = Vec::new();
-        let mut status = HashMap::new();
-        let mut reply = HashMap::new();
+        let mut status = FxHashMap::default();
+        let mut reply = FxHashMap::default();
         let mut user_ids = std::collections::HashSet::new();
         let files = user_files
             .iter()
@@ -134,7 +203,9 @@ impl Classifier {
                     }
                     // Earlier files win for codes too: a user's entry shadows ours.
                     for e in f.status {
-                        status.entry(e.code.clone()).or_insert(e);
+                        if let Some(key) = status_key(&e.code) {
+                            status.entry(key).or_insert(e);
+                        }
                     }
                     for e in f.reply {
                         if let Ok(code) = e.code.parse::<u16>() {
@@ -147,9 +218,9 @@ impl Classifier {
         }
         let mut seen = HashMap::new();
         for r in &rules {
-            if let Some(first) = seen.insert(r.id.as_str(), r.origin.as_str()) {
+            if let Some(first) = seen.insert(&*r.id, &*r.origin) {
                 errors.push(RuleError {
-                    file: r.origin.clone(),
+                    file: r.origin.to_string(),
                     line: 0,
                     message: format!("rule id {:?} is also defined at {first}", r.id),
                 });
@@ -165,7 +236,14 @@ impl Classifier {
                 message,
             }]
         })?;
+        let labels = Labels {
+            none: "none".into(),
+            success: "success code".into(),
+            class4: "class 4".into(),
+            class5: "class 5".into(),
+        };
         Ok(Classifier {
+            labels,
             rules,
             matcher,
             status,
@@ -192,7 +270,7 @@ impl Classifier {
             _ => Permanence::Unknown,
         };
         let mut ev = Evidence {
-            rule: String::new(),
+            rule: self.labels.none.clone(),
             source: Source::None,
             origin: None,
             provider: None,
@@ -205,12 +283,13 @@ impl Classifier {
         if let (Some(code), Some(status)) = (reply.code, reply.status)
             && status.as_bytes()[0] - b'0' != (code / 100) as u8
         {
-            ev.conflicts.push(format!(
-                "reply code {code} and status {status} disagree on the class; the reply code decides, as it is what the sending MTA acts on"
-            ));
+            ev.conflicts.push(Conflict::ClassMismatch {
+                code,
+                status: status.to_string(),
+            });
         }
         if permanence == Permanence::Success {
-            ev.rule = "success code".into();
+            ev.rule = self.labels.success.clone();
             ev.source = if reply.code.is_some() {
                 Source::ReplyCode
             } else {
@@ -247,32 +326,35 @@ impl Classifier {
             if let Some(st) = specific_status
                 && st.conclusion.reason != rule.conclusion.reason
             {
-                ev.conflicts.push(format!(
-                    "status {} says {} but the text says {}; a specific text rule takes precedence over the status code",
-                    reply.status.unwrap_or_default(),
-                    st.conclusion.reason,
-                    rule.conclusion.reason
-                ));
+                ev.conflicts.push(Conflict::TextOverStatus {
+                    status: reply.status.unwrap_or_default().to_string(),
+                    status_says: st.conclusion.reason,
+                    text_says: rule.conclusion.reason,
+                });
             }
             (rule.conclusion.clone(), Source::Text, Some(rule))
         } else if let Some(st) = specific_status {
-            ev.rule = format!("status {}", st.code);
+            ev.rule = st.label.clone();
             if let Some(g) = generic
                 && g.conclusion.reason != st.conclusion.reason
             {
-                ev.conflicts.push(format!(
-                    "generic text rule {} says {}; the status code is more specific",
-                    g.id, g.conclusion.reason
-                ));
+                ev.conflicts.push(Conflict::StatusOverGenericText {
+                    rule: g.id.clone(),
+                    text_says: g.conclusion.reason,
+                });
             }
             (st.conclusion.clone(), Source::Status, None)
         } else if let Some(rule) = generic {
             (rule.conclusion.clone(), Source::GenericText, Some(rule))
         } else if let Some(e) = reply.code.and_then(|c| self.reply.get(&c)) {
-            ev.rule = format!("reply {}", e.code);
+            ev.rule = e.label.clone();
             (e.conclusion.clone(), Source::ReplyCode, None)
         } else if let Some(class) = reply.class() {
-            ev.rule = format!("class {class}");
+            ev.rule = if class == 4 {
+                self.labels.class4.clone()
+            } else {
+                self.labels.class5.clone()
+            };
             let reason = if class == 4 {
                 Reason::ReceiverError
             } else {
@@ -280,7 +362,7 @@ impl Classifier {
             };
             (conclude(reason), Source::ReplyCode, None)
         } else {
-            ev.rule = "none".into();
+            ev.rule = self.labels.none.clone();
             (conclude(Reason::Unknown), Source::None, None)
         };
         ev.source = source;
@@ -295,19 +377,24 @@ impl Classifier {
     /// The status table entry for a code: the full code, else its class-free form,
     /// else the subject's `X.s.0` (RFC 3463: an unknown detail is read as `.0`).
     fn lookup_status(&self, status: &str) -> Option<&CodeEntry> {
-        if let Some(e) = self.status.get(status) {
-            return Some(e);
-        }
-        let rest = &status[1..];
-        let mut key = String::with_capacity(status.len());
-        key.push('X');
-        key.push_str(rest);
-        if let Some(e) = self.status.get(&key) {
-            return Some(e);
-        }
-        let subject = rest.split('.').nth(1)?;
-        self.status.get(&format!("X.{subject}.0"))
+        let (class, subject, detail) = status_key(status)?;
+        self.status
+            .get(&(class, subject, detail))
+            .or_else(|| self.status.get(&(0, subject, detail)))
+            .or_else(|| self.status.get(&(0, subject, 0)))
     }
+}
+
+/// `5.7.1` → (5, 7, 1); `X.7.1` → (0, 7, 1).
+fn status_key(code: &str) -> Option<(u8, u16, u16)> {
+    let mut parts = code.split('.');
+    let class = match parts.next()? {
+        "X" | "x" => 0,
+        c => c.parse().ok()?,
+    };
+    let subject = parts.next()?.parse().ok()?;
+    let detail = parts.next()?.parse().ok()?;
+    Some((class, subject, detail))
 }
 
 fn conclude(reason: Reason) -> Conclusion {
@@ -325,10 +412,8 @@ fn finish(c: Conclusion, mut ev: Evidence) -> Verdict {
     let mut category = c.category;
     if ev.permanence == Permanence::Transient && category == Category::Hard {
         category = Category::Soft;
-        ev.conflicts.push(format!(
-            "{} is normally hard, but the reply is transient (4xx): soft, not suppressed",
-            c.reason
-        ));
+        ev.conflicts
+            .push(Conflict::TransientNotHard { reason: c.reason });
     }
     let suppress = category == Category::Hard
         && matches!(c.scope, Scope::Recipient | Scope::Domain)
@@ -354,7 +439,7 @@ fn status_matches(pattern: &str, status: &str) -> bool {
     s == pattern || (s.starts_with(pattern) && s.as_bytes().get(pattern.len()) == Some(&b'.'))
 }
 
-fn conditions_hold(rule: &Rule, reply: &Reply<'_>, host: Option<&str>, text: &str) -> bool {
+fn conditions_hold(rule: &Rule, reply: &Reply<'_>, host: Option<&str>, text: &[u8]) -> bool {
     if !rule.status.is_empty() {
         match reply.status {
             Some(s) if rule.status.iter().any(|p| status_matches(p, s)) => {}
@@ -377,7 +462,12 @@ fn conditions_hold(rule: &Rule, reply: &Reply<'_>, host: Option<&str>, text: &st
                 h == d || (h.ends_with(d.as_str()) && h.as_bytes()[h.len() - d.len() - 1] == b'.')
             })
         });
-        if !by_host && !rule.hosts.iter().any(|d| text.contains(d.as_str())) {
+        if !by_host
+            && !rule
+                .hosts
+                .iter()
+                .any(|d| memchr::memmem::find(text, d.as_bytes()).is_some())
+        {
             return false;
         }
     }

@@ -200,22 +200,46 @@ fn is_code_token(tok: &str) -> bool {
 /// The text as rules see it: lower-cased, white space folded to single spaces, and the
 /// code prefixes of a flattened multi-line reply removed, so that a phrase split across
 /// reply lines still matches.
-pub fn normalize(text: &str, out: &mut String) {
+pub fn normalize(text: &str, out: &mut Vec<u8>) {
     out.clear();
+    if text.is_ascii() {
+        // Fast path, byte by byte: most replies are ASCII.
+        let b = text.as_bytes();
+        let mut i = 0;
+        loop {
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            let start = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if start == i {
+                break;
+            }
+            let tok = &b[start..i];
+            if (tok[0].is_ascii_digit() || tok[0] == b'#') && is_code_token(&text[start..i]) {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push(b' ');
+            }
+            out.extend_from_slice(tok);
+        }
+        out.make_ascii_lowercase();
+        return;
+    }
+    let mut buf = [0u8; 4];
     for tok in text.split_whitespace() {
         if is_code_token(tok) {
             continue;
         }
         if !out.is_empty() {
-            out.push(' ');
+            out.push(b' ');
         }
-        if tok.is_ascii() {
-            let start = out.len();
-            out.push_str(tok);
-            out[start..].make_ascii_lowercase();
-        } else {
-            for c in tok.chars() {
-                out.extend(c.to_lowercase());
+        for c in tok.chars() {
+            for l in c.to_lowercase() {
+                out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
             }
         }
     }
@@ -285,17 +309,17 @@ mod tests {
 
     #[test]
     fn normalizing_removes_line_prefixes_and_case() {
-        let mut s = String::new();
+        let mut s = Vec::new();
         normalize(
             "550-5.1.1 The email account that you tried to reach does not exist. Please try\n550-5.1.1 double-checking",
             &mut s,
         );
         assert_eq!(
-            s,
+            String::from_utf8_lossy(&s),
             "the email account that you tried to reach does not exist. please try double-checking"
         );
         normalize("  Пользователь   НЕ найден ", &mut s);
-        assert_eq!(s, "пользователь не найден");
+        assert_eq!(String::from_utf8_lossy(&s), "пользователь не найден");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use rebound_vocab::{Category, Reason, SISIMAI_REASONS, Scope};
 use serde::Deserialize;
 use std::fmt;
+use std::sync::Arc;
 use toml::Spanned;
 
 /// How much a text rule says; see the precedence in `rules/README.md`.
@@ -34,8 +35,8 @@ pub struct Conclusion {
 /// One checked text rule.
 #[derive(Clone, Debug)]
 pub struct Rule {
-    pub id: String,
-    pub provider: Option<String>,
+    pub id: Arc<str>,
+    pub provider: Option<Arc<str>>,
     /// Each phrase is a list of fragments that must occur in this order.
     pub phrases: Vec<Vec<String>>,
     pub regexes: Vec<String>,
@@ -46,13 +47,15 @@ pub struct Rule {
     pub conclusion: Conclusion,
     pub examples: Vec<String>,
     /// Where the rule came from: file name and line.
-    pub origin: String,
+    pub origin: Arc<str>,
 }
 
 /// One entry of a status or reply code table.
 #[derive(Clone, Debug)]
 pub struct CodeEntry {
     pub code: String,
+    /// How the entry is named in evidence: `status X.1.1`, `reply 550`.
+    pub label: Arc<str>,
     pub meaning: String,
     pub conclusion: Conclusion,
 }
@@ -132,18 +135,24 @@ struct RawCode {
 
 /// Turns byte offsets into line numbers.
 struct Lines<'a> {
-    src: &'a str,
+    /// Byte offset of every newline, for a binary search per lookup.
+    newlines: Vec<usize>,
     file: &'a str,
 }
 
-impl Lines<'_> {
+impl<'a> Lines<'a> {
+    fn new(src: &str, file: &'a str) -> Self {
+        let newlines = src
+            .bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'\n')
+            .map(|(i, _)| i)
+            .collect();
+        Lines { newlines, file }
+    }
+
     fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.src.len());
-        self.src.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        self.newlines.partition_point(|&n| n < offset) + 1
     }
 
     fn err<T>(&self, spanned: &Spanned<T>, message: impl Into<String>) -> RuleError {
@@ -161,9 +170,9 @@ pub(crate) fn phrase_fragments(phrase: &str) -> Vec<String> {
     phrase
         .split(" ... ")
         .map(|part| {
-            let mut s = String::new();
+            let mut s = Vec::new();
             crate::reply::normalize(part, &mut s);
-            s
+            String::from_utf8_lossy(&s).into_owned()
         })
         .filter(|s| !s.is_empty())
         .collect()
@@ -238,7 +247,7 @@ fn valid_status_pattern(p: &str) -> bool {
 /// Parses and checks one rule file. `file` names it in error messages. All problems
 /// are reported, not only the first.
 pub fn parse_rule_file(file: &str, src: &str) -> Result<RuleFile, Vec<RuleError>> {
-    let lines = Lines { src, file };
+    let lines = Lines::new(src, file);
     let raw: RawFile = match toml::from_str(src) {
         Ok(raw) => raw,
         Err(e) => {
@@ -344,8 +353,8 @@ pub fn parse_rule_file(file: &str, src: &str) -> Result<RuleFile, Vec<RuleError>
             continue;
         };
         out.rules.push(Rule {
-            id,
-            provider: r.provider.clone(),
+            id: id.into(),
+            provider: r.provider.as_deref().map(Arc::from),
             phrases,
             regexes: r.regex.iter().map(|s| s.get_ref().clone()).collect(),
             status: r
@@ -362,7 +371,7 @@ pub fn parse_rule_file(file: &str, src: &str) -> Result<RuleFile, Vec<RuleError>
             strength,
             conclusion,
             examples: r.examples.clone(),
-            origin: format!("{file}:{line}"),
+            origin: format!("{file}:{line}").into(),
         });
     }
 
@@ -387,8 +396,11 @@ pub fn parse_rule_file(file: &str, src: &str) -> Result<RuleFile, Vec<RuleError>
                 &c.sisimai,
                 &mut errors,
             ) {
+                let code = code.replace('x', "X");
+                let kind = if is_status { "status" } else { "reply" };
                 let entry = CodeEntry {
-                    code: code.replace('x', "X"),
+                    label: format!("{kind} {code}").into(),
+                    code,
                     meaning: c.meaning.clone(),
                     conclusion,
                 };

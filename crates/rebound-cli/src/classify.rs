@@ -6,7 +6,7 @@
 
 use crate::lines::next_line;
 use anyhow::{Context, Result};
-use rebound_classify::{Classifier, Reply, Scratch, Verdict};
+use rebound_classify::{Classifier, Conflict, Reply, Scratch, Verdict};
 use serde::Deserialize;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -154,9 +154,9 @@ fn classify_json(
         Err(e) => {
             let mut v = c.classify(&Reply::parse(""), scratch);
             v.evidence.rule = "invalid input".into();
-            v.evidence
-                .conflicts
-                .push(format!("input line is not a reply object: {e}"));
+            v.evidence.conflicts.push(Conflict::Note(format!(
+                "input line is not a reply object: {e}"
+            )));
             v
         }
     }
@@ -180,7 +180,7 @@ fn write_explanation(out: &mut impl Write, line: &str, v: &Verdict) -> io::Resul
     )?;
     writeln!(out, "sisimai:    {}", v.sisimai_reason)?;
     let e = &v.evidence;
-    let mut rule = e.rule.clone();
+    let mut rule = e.rule.to_string();
     if let Some(o) = &e.origin {
         rule.push_str(&format!(" ({o})"));
     }
