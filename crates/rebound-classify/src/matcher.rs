@@ -92,6 +92,9 @@ struct WordEntry {
     has_pairs: bool,
 }
 
+/// An open-ended stem: (fragment id, stem bytes).
+type Stem = (u32, Box<[u8]>);
+
 /// FNV-1a: short keys, no allocation, and the map keys stay plain integers.
 fn key_hash(b: &[u8]) -> u64 {
     b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &c| {
@@ -103,7 +106,7 @@ pub(crate) struct Matcher {
     /// Hash of the first word (or first two words) of indexed fragments → entry.
     words: FxHashMap<u64, WordEntry>,
     /// Hash of the first three bytes of open-ended stems → (fragment id, stem bytes).
-    stems: FxHashMap<u64, Vec<(u32, Box<[u8]>)>>,
+    stems: FxHashMap<u64, Vec<Stem>>,
     /// The automaton over the fragments that are not indexed, and their ids.
     ac: Option<AhoCorasick>,
     ac_ids: Vec<u32>,
@@ -175,7 +178,7 @@ impl Matcher {
             }
         }
         let mut words: FxHashMap<u64, WordEntry> = FxHashMap::default();
-        let mut stems: FxHashMap<u64, Vec<(u32, Box<[u8]>)>> = FxHashMap::default();
+        let mut stems: FxHashMap<u64, Vec<Stem>> = FxHashMap::default();
         let mut ac_frags = Vec::new();
         let mut ac_ids = Vec::new();
         let mut ac_ascii = false;

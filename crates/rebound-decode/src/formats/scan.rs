@@ -1,0 +1,240 @@
+//! The shared reader of plain-text reports: finds the lines that name a failed
+//! recipient and gathers, for each, the error that follows it (or, when the MTA names
+//! the error first, precedes it). See the module doc of [`crate::formats`].
+
+use crate::knowledge;
+use crate::mime::View;
+use crate::text;
+use crate::{Kind, Recipient, RecipientSource, address};
+
+/// The most lines of a report read after a recipient line.
+const MAX_BLOCK_LINES: usize = 30;
+
+/// Reads the failed recipients and their errors from a view's report text.
+pub fn scan_text(view: &View) -> Vec<Recipient> {
+    let mut exclude: Vec<String> = view.to_addrs.clone();
+    exclude.push(view.from_addr.clone());
+    if let Some(ret) = &view.returned
+        && let Some(f) = &ret.from
+    {
+        exclude.push(f.clone());
+    }
+    scan(&view.text(), &exclude)
+}
+
+/// Reads failed recipients from a report's text, leaving out the addresses in `exclude`
+/// (the report's sender and addressee: the original sender).
+pub fn scan(report: &str, exclude: &[String]) -> Vec<Recipient> {
+    let kind = kind_of_text(report);
+    let lines: Vec<&str> = report.lines().map(unquote).collect();
+    let mut starts: Vec<(usize, String, String)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some((addr, inline)) = recipient_on_line(line)
+            && !exclude.iter().any(|x| address::same(x, &addr))
+        {
+            starts.push((i, addr, inline));
+        }
+    }
+    let mut out: Vec<Recipient> = Vec::new();
+    for (k, (i, addr, inline)) in starts.iter().enumerate() {
+        let end = starts
+            .get(k + 1)
+            .map_or(lines.len(), |n| n.0)
+            .min(i + 1 + MAX_BLOCK_LINES);
+        let mut block: Vec<&str> = Vec::new();
+        if !inline.is_empty() {
+            block.push(inline.as_str());
+        }
+        block.extend(lines[i + 1..end].iter().copied());
+        let mut diag = pick_error(&block);
+        if diag.is_empty() {
+            // The error came first (Notes: the reason, then the address).
+            let prev_end = if k == 0 { 0 } else { starts[k - 1].0 + 1 };
+            let before: Vec<&str> = lines[prev_end..*i]
+                .iter()
+                .rev()
+                .take_while(|l| !l.trim().is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            diag = pick_error(&before);
+        }
+        if let Some(prev) = out.iter_mut().find(|r| address::same(&r.recipient, addr)) {
+            if prev.diagnostic.is_empty() || !has_code(&prev.diagnostic) && has_code(&diag) {
+                prev.diagnostic = diag;
+            } else if !diag.is_empty() && !prev.diagnostic.contains(&diag) && has_code(&diag) {
+                prev.diagnostic.push(' ');
+                prev.diagnostic.push_str(&diag);
+            }
+            continue;
+        }
+        let mut r = Recipient::new(addr.clone(), RecipientSource::Body, kind);
+        r.diagnostic = diag;
+        out.push(r);
+    }
+    if out.len() == 1 && out[0].diagnostic.is_empty() {
+        out[0].diagnostic = report_error(report);
+    }
+    out
+}
+
+/// Undoes forwarding quotation (`> `) so that a forwarded report still reads.
+fn unquote(line: &str) -> &str {
+    let mut l = line;
+    while let Some(rest) = l.strip_prefix('>') {
+        if rest.starts_with(">>") {
+            break; // a Sendmail transcript line (`>>> RCPT TO`), not a quote
+        }
+        l = rest.strip_prefix(' ').unwrap_or(rest);
+    }
+    l
+}
+
+/// The address a line names as a failed recipient, and the rest of the line after it.
+fn recipient_on_line(line: &str) -> Option<(String, String)> {
+    let t = line.trim();
+    if t.is_empty() || t.len() > 1000 {
+        return None;
+    }
+    let lower = text::lower(t);
+    if knowledge::NOT_RECIPIENT_PREFIXES
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        return None;
+    }
+    let found = address::find_all(t);
+    let first = found.first()?;
+    let before = &t[..first.start];
+    let at_start = before.chars().all(|c| {
+        matches!(
+            c,
+            '<' | '"' | '\'' | '(' | '*' | '-' | '[' | ' ' | '\t' | '•'
+        )
+    });
+    let by_phrase = !at_start && {
+        let lb = text::lower(before);
+        let lb = lb.trim_end_matches(['<', '"', '\'', ' ', '\t', '[', '(']);
+        knowledge::RECIPIENT_PHRASES
+            .iter()
+            .any(|p| lb.ends_with(p.trim_end()))
+    };
+    // Sendmail's transcript: `554 <user@example.org>... error`.
+    let by_code = !at_start && !by_phrase && {
+        let b = before.trim();
+        let code = b.split_whitespace().next().unwrap_or_default();
+        code.len() == 3
+            && rebound_classify::reply::find_reply_code(code).is_some()
+            && b.split_whitespace().count() <= 2
+            && t[first.end..].trim_start_matches('>').starts_with("...")
+    };
+    if !at_start && !by_phrase && !by_code {
+        return None;
+    }
+    let addr = address::normalize(first.addr)?;
+    if by_phrase || by_code {
+        // The line itself says what went wrong ("Unknown user: x", "554 <x>... error").
+        return Some((addr, t.to_string()));
+    }
+    let rest = t[first.end..]
+        .trim_start_matches(['>', '"', '\'', ']', ')', ':', ' ', '\t', '.', ','])
+        .trim();
+    // "addr on <date>" (Exchange), "addr [reason]" (appliances): keep the words.
+    Some((addr, rest.to_string()))
+}
+
+pub fn has_code(s: &str) -> bool {
+    rebound_classify::reply::find_reply_code(s).is_some()
+        || rebound_classify::reply::find_status(s).is_some()
+        || s.contains("(#")
+}
+
+fn is_boilerplate(line: &str) -> bool {
+    let l = text::lower(line);
+    knowledge::BOILERPLATE.iter().any(|p| l.contains(p))
+}
+
+/// From the lines about one recipient, the error: everything up to the end of the
+/// paragraph holding the first SMTP code, else the first lines of prose.
+fn pick_error(block: &[&str]) -> String {
+    let code_at = block.iter().position(|l| has_code(l));
+    let mut out = String::new();
+    let mut n = 0;
+    for (i, l) in block.iter().enumerate() {
+        let t = l.trim();
+        if t.is_empty() {
+            if code_at.is_some_and(|c| i > c) {
+                break;
+            }
+            if code_at.is_none() && n >= 2 {
+                break;
+            }
+            continue;
+        }
+        if (is_boilerplate(t) && !has_code(t))
+            || t.chars().all(|c| matches!(c, '-' | '=' | '*' | '#' | '_'))
+        {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(t);
+        n += 1;
+        if n > 12 {
+            break;
+        }
+    }
+    out
+}
+
+/// The error a report states without tying it to a recipient: the first paragraph
+/// holding an SMTP code, else the whole short text without boilerplate.
+pub fn report_error(report: &str) -> String {
+    let lines: Vec<&str> = report.lines().collect();
+    let code_at = lines.iter().position(|l| has_code(l));
+    let from = match code_at {
+        Some(c) => lines[..c]
+            .iter()
+            .rposition(|l| l.trim().is_empty())
+            .map_or(0, |p| p + 1),
+        None => 0,
+    };
+    let block: Vec<&str> = lines[from..].iter().take(40).copied().collect();
+    pick_error(&block)
+}
+
+/// Whether a report's text says the message is only delayed.
+pub fn kind_of_text(report: &str) -> Kind {
+    let l = text::lower(report);
+    if knowledge::DELAY_PHRASES.iter().any(|p| l.contains(p)) {
+        Kind::Delay
+    } else {
+        Kind::Bounce
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_qmail_style_report() {
+        let t = "Hi. This is the qmail-send program at mx.example.jp.\nI'm afraid I wasn't able to deliver your message to the following addresses.\n\n<kijitora@example.jp>:\n192.0.2.1 does not like recipient.\nRemote host said: 550 5.1.1 unknown user\nGiving up on 192.0.2.1.\n\n<neko@example.jp>:\nSorry, no mailbox here by that name. (#5.1.1)\n";
+        let r = scan(t, &[]);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].recipient, "kijitora@example.jp");
+        assert!(r[0].diagnostic.contains("550 5.1.1"));
+        assert!(r[1].diagnostic.contains("no mailbox"));
+    }
+
+    #[test]
+    fn reads_the_error_before_the_address() {
+        let t = "------- Failure Reasons --------\n\nUser not listed in public Name & Address Book\nkijitora@example.com\n";
+        let r = scan(t, &[]);
+        assert_eq!(r.len(), 1);
+        assert!(r[0].diagnostic.contains("not listed"));
+    }
+}

@@ -1,0 +1,241 @@
+//! Delivery status notifications: RFC 3464 (`message/delivery-status`) and RFC 6533
+//! (`message/global-delivery-status`, UTF-8 addresses). A DSN holds one block of
+//! per-message fields (`Reporting-MTA`, `Arrival-Date`) and one block per recipient
+//! (`Final-Recipient`, `Action`, `Status`, `Remote-MTA`, `Diagnostic-Code`,
+//! `Last-Attempt-Date`).
+//!
+//! Real DSNs bend the grammar: blocks without blank lines between them, `Action`
+//! before `Final-Recipient`, the fields pasted into a text/plain part. Fields are read
+//! by group, and a new recipient field opens a new recipient.
+
+use crate::formats;
+use crate::mime::View;
+use crate::text;
+use crate::{Kind, Recipient, RecipientSource, address};
+
+/// Reads the DSN parts of a message (or DSN fields pasted into its text) into facts.
+pub fn read(view: &View) -> Vec<Recipient> {
+    let mut out = Vec::new();
+    for d in &view.dsn {
+        out.extend(parse(d));
+    }
+    if out.is_empty() {
+        // Some MTAs put the DSN fields into the human-readable part.
+        for t in &view.texts {
+            let l = text::lower(t);
+            if (l.contains("\nfinal-recipient:") || l.contains("\noriginal-recipient:"))
+                && (l.contains("\nstatus:") || l.contains("\naction:"))
+            {
+                out.extend(parse(t));
+            }
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    // Where the DSN gives no diagnostic, the report's text often does.
+    let needs_text = out.iter().any(|r| r.diagnostic.trim().is_empty());
+    if needs_text {
+        let found = formats::scan_text(view);
+        for r in out.iter_mut().filter(|r| r.diagnostic.trim().is_empty()) {
+            if let Some(f) = found
+                .iter()
+                .find(|f| address::same(&f.recipient, &r.recipient))
+                .or(if found.len() == 1 {
+                    found.first()
+                } else {
+                    None
+                })
+            {
+                r.diagnostic = f.diagnostic.clone();
+            }
+        }
+    }
+    out
+}
+
+/// Parses the text of one delivery-status part.
+pub fn parse(dsn: &str) -> Vec<Recipient> {
+    let fields = text::fields(dsn);
+    let mut message_fields: Vec<(String, String)> = Vec::new();
+    // Recipients, each as the list of its fields.
+    let mut recips: Vec<Vec<(String, String)>> = Vec::new();
+    let n_groups = fields.last().map_or(0, |f| f.0 + 1);
+    for g in 0..n_groups {
+        let group: Vec<&(usize, String, String)> = fields.iter().filter(|f| f.0 == g).collect();
+        let has_recipient = group
+            .iter()
+            .any(|f| f.1 == "final-recipient" || f.1 == "original-recipient");
+        if !has_recipient {
+            message_fields.extend(group.iter().map(|f| (f.1.clone(), f.2.clone())));
+            continue;
+        }
+        let first_recipient_group = recips.len();
+        let mut cur: Vec<(String, String)> = Vec::new();
+        let mut cur_has: (bool, bool) = (false, false);
+        for f in group {
+            let is_final = f.1 == "final-recipient";
+            let is_orig = f.1 == "original-recipient";
+            if (is_final && cur_has.0) || (is_orig && cur_has.1) {
+                recips.push(std::mem::take(&mut cur));
+                cur_has = (false, false);
+            }
+            cur_has.0 |= is_final;
+            cur_has.1 |= is_orig;
+            cur.push((f.1.clone(), f.2.clone()));
+        }
+        recips.push(cur);
+        // Per-message fields inside a recipient group (no blank line after them) stay
+        // with the message too.
+        for r in &recips[first_recipient_group..] {
+            for (n, v) in r {
+                if matches!(
+                    n.as_str(),
+                    "reporting-mta" | "arrival-date" | "received-from-mta"
+                ) {
+                    message_fields.push((n.clone(), v.clone()));
+                }
+            }
+        }
+    }
+    let get = |fs: &[(String, String)], name: &str| -> Option<String> {
+        fs.iter()
+            .find(|(n, v)| n == name && !v.trim().is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    let reporting = get(&message_fields, "reporting-mta").map(|v| after_type(&v));
+    let arrival = get(&message_fields, "arrival-date");
+    let mut out: Vec<Recipient> = Vec::new();
+    for fs in recips {
+        let final_r = get(&fs, "final-recipient").and_then(|v| recipient_value(&v));
+        let orig_r = get(&fs, "original-recipient").and_then(|v| recipient_value(&v));
+        let actual = get(&fs, "x-actual-recipient").and_then(|v| recipient_value(&v));
+        let (addr, source) = match (&final_r, &orig_r) {
+            (Some(f), _) => (f.clone(), RecipientSource::FinalRecipient),
+            (None, Some(o)) => (o.clone(), RecipientSource::OriginalRecipient),
+            (None, None) => match actual {
+                Some(a) => (a, RecipientSource::FinalRecipient),
+                None => continue,
+            },
+        };
+        let action = get(&fs, "action").map(|a| {
+            a.split(|c: char| c.is_whitespace() || c == '(' || c == ';')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        });
+        let status = get(&fs, "status")
+            .or_else(|| get(&message_fields, "status"))
+            .and_then(|s| status_in(&s));
+        let (dtype, diag) =
+            match get(&fs, "diagnostic-code").or_else(|| get(&message_fields, "diagnostic-code")) {
+                Some(d) => split_type(&d),
+                None => (None, String::new()),
+            };
+        let kind = kind_of(action.as_deref(), status.as_deref());
+        let mut r = Recipient::new(addr, source, kind);
+        r.original_recipient = orig_r.filter(|o| Some(o) != final_r.as_ref());
+        r.action = action;
+        r.status = status;
+        r.diagnostic = diag;
+        r.diagnostic_type = dtype;
+        r.remote_mta = get(&fs, "remote-mta")
+            .map(|v| after_type(&v))
+            .filter(|v| !v.is_empty());
+        r.reporting_mta = get(&fs, "reporting-mta")
+            .map(|v| after_type(&v))
+            .or(reporting.clone());
+        r.arrival_date = get(&fs, "arrival-date").or(arrival.clone());
+        r.last_attempt_date = get(&fs, "last-attempt-date");
+        // The same recipient listed twice (some MTAs repeat it per attempt): keep one.
+        if let Some(prev) = out
+            .iter_mut()
+            .find(|p| address::same(&p.recipient, &r.recipient))
+        {
+            if prev.diagnostic.is_empty() {
+                prev.diagnostic = r.diagnostic;
+            }
+            continue;
+        }
+        out.push(r);
+    }
+    out
+}
+
+/// What a recipient's `Action` (or, without one, its status class) says happened.
+pub fn kind_of(action: Option<&str>, status: Option<&str>) -> Kind {
+    match action {
+        Some("failed") => Kind::Bounce,
+        Some("delayed") => Kind::Delay,
+        Some("delivered" | "relayed" | "expanded" | "deliverable") => Kind::Delivered,
+        _ => match status.and_then(|s| s.bytes().next()) {
+            Some(b'2') => Kind::Delivered,
+            _ => Kind::Bounce,
+        },
+    }
+}
+
+/// `rfc822; user@example.com` → `user@example.com` (xtext and `\x{..}` decoded).
+fn recipient_value(v: &str) -> Option<String> {
+    let raw = after_type(v);
+    let decoded = address::decode_xtext(&raw);
+    address::normalize(&decoded)
+}
+
+/// The value after a `type;` prefix, trimmed.
+fn after_type(v: &str) -> String {
+    match v.split_once(';') {
+        Some((t, rest)) if t.len() < 12 && !t.contains('@') => rest.trim().to_string(),
+        _ => v.trim().to_string(),
+    }
+}
+
+/// `smtp; 550 ...` → (`smtp`, `550 ...`).
+fn split_type(v: &str) -> (Option<String>, String) {
+    match v.split_once(';') {
+        Some((t, rest))
+            if t.len() < 12
+                && t.trim()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            (Some(t.trim().to_ascii_lowercase()), rest.trim().to_string())
+        }
+        _ => (None, v.trim().to_string()),
+    }
+}
+
+/// The enhanced status code in a `Status` value (`5.1.1`, `5.1.1 (user unknown)`).
+pub fn status_in(s: &str) -> Option<String> {
+    s.split(|c: char| c.is_whitespace() || c == '(' || c == ';' || c == ',')
+        .find(|t| rebound_classify::reply::is_status(t.as_bytes()))
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_plain_dsn() {
+        let d = "Reporting-MTA: dns; mx.example.jp\nArrival-Date: Mon, 1 Jan 2024\n\nFinal-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.1.1\nRemote-MTA: dns; mx.example.com\nDiagnostic-Code: smtp; 550 5.1.1 <a@example.com>... User unknown\n\nFinal-Recipient: rfc822; b@example.com\nAction: delayed\nStatus: 4.4.7\n";
+        let r = parse(d);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].recipient, "a@example.com");
+        assert_eq!(r[0].status.as_deref(), Some("5.1.1"));
+        assert_eq!(r[0].remote_mta.as_deref(), Some("mx.example.com"));
+        assert_eq!(r[0].reporting_mta.as_deref(), Some("mx.example.jp"));
+        assert_eq!(r[0].diagnostic_type.as_deref(), Some("smtp"));
+        assert_eq!(r[1].kind, Kind::Delay);
+    }
+
+    #[test]
+    fn reads_blocks_without_blank_lines_and_global_addresses() {
+        let d = "Action: failed\nFinal-Recipient: utf-8; \\x{65E5}@example.jp\nStatus: 5.2.2\nFinal-Recipient: rfc822; b@example.com\nAction: failed\nStatus: 5.1.1\n";
+        let r = parse(d);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].recipient, "日@example.jp");
+        assert_eq!(r[0].status.as_deref(), Some("5.2.2"));
+        assert_eq!(r[1].status.as_deref(), Some("5.1.1"));
+    }
+}

@@ -1,0 +1,71 @@
+//! Complaint reports: the Abuse Reporting Format (ARF, RFC 5965,
+//! `multipart/report; report-type=feedback-report` with a `message/feedback-report`
+//! part), and the older provider variants that carry the same fields
+//! (`Feedback-Type`, `Original-Rcpt-To`, `Removal-Recipient`) without the MIME frame.
+//!
+//! The complained-about recipient is `Original-Rcpt-To` (one per recipient), else
+//! `Removal-Recipient`, else the `To` of the returned message.
+
+use crate::mime::View;
+use crate::text;
+use crate::{Kind, Recipient, RecipientSource, address};
+
+/// Reads a complaint report into one fact per complaining recipient.
+pub fn read(view: &View) -> Vec<Recipient> {
+    let mut reports: Vec<&str> = view.feedback.iter().map(String::as_str).collect();
+    if reports.is_empty() {
+        if view.report_type != "feedback-report"
+            && !view.texts.iter().any(|t| {
+                let l = text::lower(t);
+                l.contains("\nfeedback-type:") || l.starts_with("feedback-type:")
+            })
+        {
+            return Vec::new();
+        }
+        reports = view.texts.iter().map(String::as_str).collect();
+    }
+    let mut out: Vec<Recipient> = Vec::new();
+    for rep in reports {
+        let fields = text::fields(rep);
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|f| f.1 == name && !f.2.is_empty())
+                .map(|f| f.2.clone())
+        };
+        let Some(ftype) = get("feedback-type")
+            .or_else(|| (view.report_type == "feedback-report").then(|| "abuse".to_string()))
+        else {
+            continue;
+        };
+        let ftype = ftype
+            .split_whitespace()
+            .next()
+            .unwrap_or("abuse")
+            .to_ascii_lowercase();
+        let mut addrs: Vec<String> = fields
+            .iter()
+            .filter(|f| f.1 == "original-rcpt-to" || f.1 == "removal-recipient")
+            .filter_map(|f| address::normalize(&f.2))
+            .collect();
+        if addrs.is_empty()
+            && let Some(ret) = &view.returned
+        {
+            addrs.extend(ret.to.iter().filter_map(|a| address::normalize(a)));
+        }
+        for a in addrs {
+            if out.iter().any(|r| address::same(&r.recipient, &a)) {
+                continue;
+            }
+            let mut r = Recipient::new(a, RecipientSource::Feedback, Kind::Complaint);
+            r.feedback_type = Some(ftype.clone());
+            r.arrival_date = get("arrival-date").or_else(|| get("received-date"));
+            r.reporting_mta = get("reporting-mta").or_else(|| get("user-agent"));
+            r.diagnostic = get("source-ip")
+                .map(|ip| format!("source-ip {ip}"))
+                .unwrap_or_default();
+            out.push(r);
+        }
+    }
+    out
+}

@@ -1,0 +1,213 @@
+//! Small text helpers shared by the format readers: bytes to UTF-8, line ends to `\n`,
+//! HTML to plain text, lower-casing for phrase search, and header-style fields
+//! (`Name: value` with continuation lines) as found in DSNs and pasted reports.
+
+/// Bytes to a string: UTF-8 where valid, otherwise Latin-1 style (every byte kept as a
+/// character), line ends normalised to `\n`.
+pub fn to_text(bytes: &[u8]) -> String {
+    let s = match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => std::borrow::Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
+    };
+    normalize_newlines(&s)
+}
+
+/// `\r\n` and lone `\r` become `\n`.
+pub fn normalize_newlines(s: &str) -> String {
+    if !s.contains('\r') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\r' {
+            if it.peek() == Some(&'\n') {
+                it.next();
+            }
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Lower case, keeping byte offsets of ASCII text (non-ASCII characters are lowered
+/// only when that keeps their length, so offsets found in the result fit the input).
+pub fn lower(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            let mut l = c.to_lowercase();
+            match (l.next(), l.next()) {
+                (Some(x), None) if x.len_utf8() == c.len_utf8() => out.push(x),
+                _ => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// A crude but safe HTML to text: tags dropped, `<br>`, `<p>`, `<div>`, `<tr>` and
+/// `<li>` become line breaks, common entities decoded.
+pub fn strip_html(h: &str) -> String {
+    let h = normalize_newlines(h);
+    let mut out = String::with_capacity(h.len());
+    let mut rest = h.as_str();
+    // Inside <style> or <script>: text is dropped until the closing tag.
+    let mut skipping: Option<String> = None;
+    while let Some(lt) = rest.find('<') {
+        if skipping.is_none() {
+            out.push_str(&rest[..lt]);
+        }
+        let Some(gt) = rest[lt..].find('>') else {
+            rest = "";
+            break;
+        };
+        let raw_tag = &rest[lt + 1..lt + gt];
+        let closing = raw_tag.starts_with('/');
+        let name: String = raw_tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        rest = &rest[lt + gt + 1..];
+        if let Some(open) = &skipping {
+            if closing && *open == name {
+                skipping = None;
+            }
+            continue;
+        }
+        if !closing && matches!(name.as_str(), "style" | "script") {
+            skipping = Some(name);
+            continue;
+        }
+        if matches!(
+            name.as_str(),
+            "br" | "p" | "div" | "tr" | "li" | "table" | "h1" | "h2" | "h3"
+        ) {
+            out.push('\n');
+        }
+    }
+    if skipping.is_none() {
+        out.push_str(rest);
+    }
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Reads `Name: value` fields with continuation lines, in order. Lines that are not
+/// fields (and do not continue one) are skipped. Groups are separated by blank lines:
+/// each field carries the index of its group.
+pub fn fields(s: &str) -> Vec<(usize, String, String)> {
+    let mut out: Vec<(usize, String, String)> = Vec::new();
+    let mut group = 0;
+    let mut blank = false;
+    let mut last_was_field = false;
+    for line in s.lines() {
+        if line.trim().is_empty() {
+            blank = true;
+            last_was_field = false;
+            continue;
+        }
+        if (line.starts_with(' ') || line.starts_with('\t')) && last_was_field {
+            if let Some(last) = out.last_mut() {
+                last.2.push(' ');
+                last.2.push_str(line.trim());
+            }
+            continue;
+        }
+        match line.split_once(':') {
+            Some((name, value))
+                if !name.is_empty()
+                    && name.len() < 40
+                    && name
+                        .trim_end()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                if blank && !out.is_empty() {
+                    group += 1;
+                }
+                blank = false;
+                out.push((
+                    group,
+                    name.trim().to_ascii_lowercase(),
+                    value.trim().to_string(),
+                ));
+                last_was_field = true;
+            }
+            _ => last_was_field = false,
+        }
+    }
+    out
+}
+
+/// Collapses runs of white space to one space and trims.
+pub fn squash(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// The first host name (`a.b.c`) named after "host" in an MTA's prose, e.g.
+/// `host mx.example.jp [192.0.2.1] said:` or `remote host mx.example.jp`.
+pub fn host_in(s: &str) -> Option<String> {
+    let l = lower(s);
+    for key in ["host ", "host: ", "server ", "by "] {
+        let mut from = 0;
+        while let Some(i) = l[from..].find(key) {
+            let start = from + i + key.len();
+            from = start;
+            let cand: String = l[start..]
+                .trim_start_matches(['<', '['])
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+                .collect();
+            let cand = cand.trim_end_matches('.');
+            if cand.contains('.')
+                && cand.chars().any(|c| c.is_ascii_alphabetic())
+                && !cand.starts_with('.')
+            {
+                return Some(cand.to_string());
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newlines_and_fields() {
+        assert_eq!(normalize_newlines("a\r\nb\rc\n"), "a\nb\nc\n");
+        let f =
+            fields("Reporting-MTA: dns; x\n\nFinal-Recipient: rfc822;\n a@b.c\nStatus: 5.1.1\n");
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[1], (1, "final-recipient".into(), "rfc822; a@b.c".into()));
+        assert_eq!(f[2].0, 1);
+    }
+
+    #[test]
+    fn hosts_and_html() {
+        assert_eq!(
+            host_in("host mx.example.jp [192.0.2.1] said: 550").as_deref(),
+            Some("mx.example.jp")
+        );
+        assert_eq!(strip_html("<p>a<br>b</p>&amp;"), "\na\nb\n&");
+    }
+}
