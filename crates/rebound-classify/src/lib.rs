@@ -219,9 +219,10 @@ impl Classifier {
         let mut seen = HashMap::new();
         for r in &rules {
             if let Some(first) = seen.insert(&*r.id, &*r.origin) {
+                let (file, line) = r.origin.rsplit_once(':').unwrap_or((&r.origin, "0"));
                 errors.push(RuleError {
-                    file: r.origin.to_string(),
-                    line: 0,
+                    file: file.to_string(),
+                    line: line.parse().unwrap_or(0),
                     message: format!("rule id {:?} is also defined at {first}", r.id),
                 });
             }
