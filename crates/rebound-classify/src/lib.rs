@@ -299,7 +299,7 @@ impl Classifier {
             return finish(conclude(Reason::Delivered), ev);
         }
 
-        reply::normalize(reply.text, &mut scratch.text);
+        matcher::prepare(reply.text, scratch);
         self.matcher.matching_rules(scratch);
         let host = reply.host.map(str::to_ascii_lowercase);
         let mut specific = None;

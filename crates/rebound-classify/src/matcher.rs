@@ -97,9 +97,48 @@ type Stem = (u32, Box<[u8]>);
 
 /// FNV-1a: short keys, no allocation, and the map keys stay plain integers.
 fn key_hash(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &c| {
-        (h ^ c as u64).wrapping_mul(0x100_0000_01b3)
-    })
+    hash_more(FNV_START, b)
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+#[inline]
+fn hash_byte(h: u64, c: u8) -> u64 {
+    (h ^ c as u64).wrapping_mul(0x100_0000_01b3)
+}
+
+/// Continues a hash over more bytes: a pair key's hash extends its first word's.
+fn hash_more(h: u64, b: &[u8]) -> u64 {
+    b.iter().fold(h, |h, &c| hash_byte(h, c))
+}
+
+/// Normalises the reply text into `scratch.text` and finds its word runs with their
+/// hashes (computed once here, reused for pair keys).
+pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
+    let Scratch {
+        text: out, runs, ..
+    } = scratch;
+    runs.clear();
+    crate::reply::normalize(text, out);
+    find_runs(out, runs);
+}
+
+/// The word runs of already normalised text, with their hashes.
+fn find_runs(bytes: &[u8], runs: &mut Vec<(u32, u32, u64)>) {
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_word_byte(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut h = FNV_START;
+        while i < bytes.len() && is_word_byte(bytes[i]) {
+            h = hash_byte(h, bytes[i]);
+            i += 1;
+        }
+        runs.push((start as u32, i as u32, h));
+    }
 }
 
 pub(crate) struct Matcher {
@@ -123,7 +162,8 @@ pub(crate) struct Matcher {
 #[derive(Default)]
 pub struct Scratch {
     pub(crate) text: Vec<u8>,
-    runs: Vec<(u32, u32)>,
+    /// Word runs of the text: start, end, and the hash of the word.
+    runs: Vec<(u32, u32, u64)>,
     hits: Vec<(u32, u32, u32)>,
     pub(crate) rules: Vec<u32>,
 }
@@ -263,27 +303,14 @@ impl Matcher {
         } = scratch;
         hits.clear();
         rules.clear();
-        runs.clear();
         let bytes = text.as_slice();
-        let mut i = 0;
-        while i < bytes.len() {
-            if !is_word_byte(bytes[i]) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < bytes.len() && is_word_byte(bytes[i]) {
-                i += 1;
-            }
-            runs.push((start as u32, i as u32));
-        }
-        for (r, &(start, i)) in runs.iter().enumerate() {
+        for (r, &(start, i, h)) in runs.iter().enumerate() {
             let (start, i) = (start as usize, i as usize);
-            if let Some(entry) = self.words.get(&key_hash(&bytes[start..i])) {
+            if let Some(entry) = self.words.get(&h) {
                 // A pair key spans this word, ASCII punctuation or spaces, and the next word.
                 let pair = match runs.get(r + 1) {
-                    Some(&(s2, e2)) if entry.has_pairs && bytes[i..s2 as usize].is_ascii() => {
-                        self.words.get(&key_hash(&bytes[start..e2 as usize]))
+                    Some(&(s2, e2, _)) if entry.has_pairs && bytes[i..s2 as usize].is_ascii() => {
+                        self.words.get(&hash_more(h, &bytes[i..e2 as usize]))
                     }
                     _ => None,
                 };
@@ -373,4 +400,38 @@ fn follows(frags: &[Frag], mut from: u32, hits: &[(u32, u32, u32)], text: &[u8])
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_one_pass_preparation_equals_normalising_then_finding_runs() {
+        let samples = [
+            "550-5.1.1 The email account that you tried to reach does not exist. 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser",
+            "  #550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ## ",
+            "421-4.7.0 [TSS04] Messages FROM 1.2.3.4 deferred",
+            "Sorry, no mailbox here by that name. (#5.1.1)",
+            "550 Пользователь не найден",
+            "",
+            "   ",
+            "5.1.1",
+            "x",
+        ];
+        let mut scratch = Scratch::default();
+        for s in samples {
+            prepare(s, &mut scratch);
+            let mut want = Vec::new();
+            crate::reply::normalize(s, &mut want);
+            let mut want_runs = Vec::new();
+            find_runs(&want, &mut want_runs);
+            assert_eq!(
+                String::from_utf8_lossy(&scratch.text),
+                String::from_utf8_lossy(&want),
+                "{s:?}"
+            );
+            assert_eq!(scratch.runs, want_runs, "{s:?}");
+        }
+    }
 }

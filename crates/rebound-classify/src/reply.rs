@@ -188,7 +188,7 @@ pub fn find_status(text: &str) -> Option<&str> {
 
 /// Whether a whitespace-separated token is only a code prefix of a (flattened,
 /// multi-line) reply: `550`, `550-5.1.1`, `550-`, `5.1.1`, `#550`.
-fn is_code_token(tok: &str) -> bool {
+pub(crate) fn is_code_token(tok: &str) -> bool {
     let t = tok.trim_start_matches('#').as_bytes();
     if t.len() >= 3 && is_code_digit(t[0]) && t[1].is_ascii_digit() && t[2].is_ascii_digit() {
         let rest = &t[3..];
