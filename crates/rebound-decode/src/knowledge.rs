@@ -219,6 +219,8 @@ pub const RECIPIENT_PHRASES: &[&str] = &[
     "message to ",
     "destination address:",
     "delivery userid:",
+    "undeliverable to ",
+    "error, address: ",
 ];
 
 /// Phrases that, at the start of a line, mean "this line is the sender or the original
@@ -288,6 +290,7 @@ pub const FAMILY_MARKERS: &[(&str, &str)] = &[
     ("x4", "your mail message to the following address"),
     ("x6", "we had trouble delivering your message"),
     ("imail", "unknown user:"),
+    ("imail", "invalid final delivery userid"),
     ("verizon", "message could not be delivered to mobile"),
     ("apachejames", "message details:"),
     ("googlegroups", "google groups"),
@@ -321,6 +324,8 @@ pub const BOILERPLATE: &[&str] = &[
     "this has been a permanent failure",
     "the attachment contains",
     "if you do so, please include",
+    "----- transcript of session follows -----",
+    "----- the following addresses had permanent fatal errors -----",
 ];
 
 /// Phrases that say which SMTP command the remote server refused, in the report or
@@ -352,6 +357,8 @@ pub const SMTP_COMMAND_PHRASES: &[(&str, &[&str])] = &[
             "after rcpt command",
             "[rcpt_to]",
             "rcpt to response",
+            "sent <<< rcpt to",
+            "does not like recipient",
         ],
     ),
     (
@@ -368,6 +375,8 @@ pub const SMTP_COMMAND_PHRASES: &[(&str, &[&str])] = &[
         "CONN",
         &[
             "during the initial connection",
+            "refused to talk to me",
+            "not accepting connections",
             "greeting",
             "connection refused",
         ],

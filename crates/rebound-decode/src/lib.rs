@@ -213,7 +213,7 @@ pub fn decode_with(input: &[u8], classifier: &Classifier) -> Result<Decoded, Err
     }
     let view = mime::View::build(&msg);
     let (format, mut recipients) = read(&view);
-    finish(&view, &mut recipients, classifier);
+    finish(&view, &mut recipients, classifier, format);
     let kind = message_kind(&recipients);
     Ok(Decoded {
         kind,
@@ -250,6 +250,11 @@ fn read(view: &mime::View) -> (&'static str, Vec<Recipient>) {
             return ("headers", r);
         }
     }
+    // A delivery status report is never an auto-reply, whatever its headers say
+    // (Postfix marks its bounces `Auto-Submitted: auto-replied`).
+    if view.report_type == "delivery-status" {
+        return ("none", Vec::new());
+    }
     let r = rfc3834::read(view);
     if !r.is_empty() {
         return ("rfc3834", r);
@@ -259,10 +264,22 @@ fn read(view: &mime::View) -> (&'static str, Vec<Recipient>) {
 
 /// Fills in what every reader leaves to the end: the returned message's headers, the
 /// remote host, the classifier's verdict and the Sisimai view.
-fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifier) {
+fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifier, format: &str) {
     let mut scratch = Scratch::default();
     let report_command = formats::smtp_command(&view.text());
+    // A Google Groups refusal may reach us in any reader's shape; it is judged as one.
+    let sisimai_format = if formats::family(view) == Some("googlegroups") {
+        "googlegroups"
+    } else {
+        format
+    };
+    // Exim names a delivery to a local program as "pipe to |command": its failure is
+    // the program's, as a DSN's `Diagnostic-Code: X-Unix` says.
+    let to_program = text::lower(&view.text()).contains("pipe to |");
     for r in recipients.iter_mut() {
+        if to_program && r.diagnostic_type.is_none() {
+            r.diagnostic_type = Some("X-Unix".to_string());
+        }
         if r.returned.is_empty()
             && let Some(ret) = &view.returned
         {
@@ -273,8 +290,26 @@ fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifi
             r.reply_code = rebound_classify::reply::find_reply_code(&r.diagnostic)
                 .filter(|c| (200..600).contains(c));
         }
-        if r.status.is_none() {
-            r.status = rebound_classify::reply::find_status(&r.diagnostic).map(str::to_string);
+        if r.reply_code.is_some_and(|c| c < 400) && matches!(r.kind, Kind::Bounce | Kind::Delay) {
+            // A failure quoted after the server's greeting or a positive reply
+            // (`220-host 421 4.2.1 Service refused`): the failure is the reply.
+            if let Some(c) = r
+                .diagnostic
+                .split_whitespace()
+                .filter_map(rebound_classify::reply::find_reply_code)
+                .find(|c| (400..600).contains(c))
+            {
+                r.reply_code = Some(c);
+            }
+        }
+        // The remote server's own status, quoted in the diagnostic, is more precise
+        // than the summary status of the report (`4.4.7` "delivery time expired" over
+        // the `4.7.1` the server gave; a bare `5.0.0`); the innermost (last) quote is the
+        // remote server's.
+        if let Some(q) = last_status(&r.diagnostic)
+            && r.status.as_deref() != Some(q)
+        {
+            r.status = Some(q.to_string());
         }
         if r.remote_mta.is_none() {
             r.remote_mta = text::host_in(&r.diagnostic);
@@ -287,8 +322,20 @@ fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifi
                 .with_host(r.remote_mta.as_deref());
             r.verdict = Some(classifier.classify(&reply, &mut scratch));
         }
-        r.sisimai = sisimai::view(r);
+        r.sisimai = sisimai::view(r, sisimai_format);
     }
+}
+
+/// The last enhanced status code in a text.
+fn last_status(text: &str) -> Option<&str> {
+    let mut rest = text;
+    let mut last = None;
+    while let Some(found) = rebound_classify::reply::find_status(rest) {
+        last = Some(found);
+        let end = found.as_ptr() as usize - rest.as_ptr() as usize + found.len();
+        rest = &rest[end..];
+    }
+    last
 }
 
 fn message_kind(recipients: &[Recipient]) -> Kind {

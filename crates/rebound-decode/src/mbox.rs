@@ -26,6 +26,14 @@ pub fn strip_from_line(input: &[u8]) -> &[u8] {
 /// Splits an mbox file into messages (without their separator lines), with `>From `
 /// quoting undone (mboxrd: one `>` removed from `>+From ` lines).
 pub fn split(input: &[u8]) -> Vec<Vec<u8>> {
+    if memchr::memchr(b'\n', input).is_none() && memchr::memchr(b'\r', input).is_some() {
+        // Old Mac line ends (`\r` alone): read as `\n`.
+        let lf: Vec<u8> = input
+            .iter()
+            .map(|&b| if b == b'\r' { b'\n' } else { b })
+            .collect();
+        return split(&lf);
+    }
     let mut out: Vec<Vec<u8>> = Vec::new();
     let mut cur: Option<Vec<u8>> = None;
     let mut prev_blank = true;

@@ -4,7 +4,9 @@
 //! (`Feedback-Type`, `Original-Rcpt-To`, `Removal-Recipient`) without the MIME frame.
 //!
 //! The complained-about recipient is `Original-Rcpt-To` (one per recipient), else
-//! `Removal-Recipient`, else the `To` of the returned message.
+//! `Removal-Recipient`, else the `To` of the returned message. A mail client's
+//! unsubscribe request to a `mailto:` List-Unsubscribe address is read as an `opt-out`
+//! report from its sender.
 
 use crate::mime::View;
 use crate::text;
@@ -12,6 +14,9 @@ use crate::{Kind, Recipient, RecipientSource, address};
 
 /// Reads a complaint report into one fact per complaining recipient.
 pub fn read(view: &View) -> Vec<Recipient> {
+    if let Some(r) = unsubscribe_request(view) {
+        return vec![r];
+    }
     let mut reports: Vec<&str> = view.feedback.iter().map(String::as_str).collect();
     if reports.is_empty() {
         if view.report_type != "feedback-report"
@@ -68,4 +73,20 @@ pub fn read(view: &View) -> Vec<Recipient> {
         }
     }
     out
+}
+
+/// A mail client's one-click unsubscribe request sent to a `mailto:` List-Unsubscribe
+/// address (Apple Mail marks it `X-Apple-Unsubscribe: true`): the sender of the request
+/// opts out, which ARF names the `opt-out` feedback type.
+fn unsubscribe_request(view: &View) -> Option<Recipient> {
+    let flagged = view
+        .header("X-Apple-Unsubscribe")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if !flagged {
+        return None;
+    }
+    let addr = address::normalize(&view.from_addr)?;
+    let mut r = Recipient::new(addr, RecipientSource::Sender, Kind::Complaint);
+    r.feedback_type = Some("opt-out".to_string());
+    Some(r)
 }

@@ -110,11 +110,13 @@ pub fn from_headers(view: &View) -> Vec<Recipient> {
     }
     let diag = scan::report_error(&view.text());
     // Without a recipient named in the text, claim a bounce only on firm evidence: the
-    // MTA's own header, or an SMTP code in the report.
+    // MTA's own header, an SMTP code in the report, or a delivery status report
+    // (RFC 3464) that lost its per-recipient fields.
     if !addrs
         .iter()
         .any(|(_, s)| *s == RecipientSource::XFailedRecipients)
         && !scan::has_code(&diag)
+        && view.report_type != "delivery-status"
     {
         return Vec::new();
     }

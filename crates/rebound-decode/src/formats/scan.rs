@@ -61,6 +61,19 @@ pub fn scan(report: &str, exclude: &[String]) -> Vec<Recipient> {
                 .collect();
             diag = pick_error(&before);
         }
+        if !has_error_code(&diag) {
+            // The recipient is named in a list of the message's details (James,
+            // carriers' MMS gateways) after the error: take the nearest paragraph
+            // before it that holds an error code.
+            let prev_end = if k == 0 { 0 } else { starts[k - 1].0 + 1 };
+            if let Some(p) = lines[prev_end..*i]
+                .split(|l| l.trim().is_empty())
+                .rev()
+                .find(|p| p.iter().any(|l| has_error_code(l)))
+            {
+                diag = pick_error(p);
+            }
+        }
         if let Some(prev) = out.iter_mut().find(|r| address::same(&r.recipient, addr)) {
             if prev.diagnostic.is_empty() || !has_code(&prev.diagnostic) && has_code(&diag) {
                 prev.diagnostic = diag;
@@ -148,6 +161,14 @@ fn recipient_on_line(line: &str) -> Option<(String, String)> {
 pub fn has_code(s: &str) -> bool {
     rebound_classify::reply::find_reply_code(s).is_some()
         || rebound_classify::reply::find_status(s).is_some()
+        || s.contains("(#")
+}
+
+/// Whether a text holds a failure's code: a 4xx/5xx reply code, a 4.x.x/5.x.x status,
+/// or qmail's `(#5.x.x)`.
+fn has_error_code(s: &str) -> bool {
+    rebound_classify::reply::find_reply_code(s).is_some_and(|c| (400..600).contains(&c))
+        || rebound_classify::reply::find_status(s).is_some_and(|st| !st.starts_with('2'))
         || s.contains("(#")
 }
 
