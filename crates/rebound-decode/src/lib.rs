@@ -20,6 +20,7 @@ pub mod formats;
 pub mod knowledge;
 pub mod mbox;
 mod mime;
+pub mod phrases;
 pub mod rfc3464;
 pub mod rfc3834;
 pub mod rfc5965;

@@ -7,7 +7,6 @@
 //! plain text report after a boundary phrase).
 
 use crate::Returned;
-use crate::knowledge;
 use crate::text;
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
@@ -236,15 +235,7 @@ impl View {
 /// Where the first returned-message boundary phrase starts its line in `text`.
 pub fn find_boundary(text: &str) -> Option<usize> {
     let lower = text::lower(text);
-    let mut best: Option<usize> = None;
-    for p in knowledge::RETURNED_BOUNDARIES {
-        if let Some(at) = lower.find(p)
-            && best.is_none_or(|b| at < b)
-        {
-            best = Some(at);
-        }
-    }
-    let at = best?;
+    let at = crate::phrases::RETURNED_BOUNDARIES.earliest(&lower)?;
     // `lower` may differ in length from `text` for some characters; map by line.
     let line_start_lower = lower[..at].rfind('\n').map_or(0, |i| i + 1);
     let line_no = lower[..line_start_lower].matches('\n').count();

@@ -47,16 +47,15 @@ pub fn looks_like_report(view: &View) -> bool {
 /// Whether a subject is a delivery report's subject.
 pub fn bounce_subject(subject: &str) -> bool {
     let s = text::lower(subject);
-    knowledge::BOUNCE_SUBJECTS.iter().any(|p| s.contains(p))
+    crate::phrases::BOUNCE_SUBJECTS.any_in(&s)
 }
 
 /// The MTA family whose marker phrase the report's text contains.
 pub fn family(view: &View) -> Option<&'static str> {
     let t = text::lower(&view.text());
-    knowledge::FAMILY_MARKERS
-        .iter()
-        .find(|(_, phrase)| t.contains(phrase))
-        .map(|(name, _)| *name)
+    crate::phrases::FAMILY_MARKERS
+        .first_in_table_order(&t)
+        .map(|i| knowledge::FAMILY_MARKERS[i].0)
 }
 
 /// Reads a plain-text report.
@@ -136,15 +135,6 @@ pub fn from_headers(view: &View) -> Vec<Recipient> {
 /// The SMTP command the remote server refused, as the text names it.
 pub fn smtp_command(report: &str) -> Option<&'static str> {
     let l = text::lower(report);
-    let mut best: Option<(usize, &'static str)> = None;
-    for (cmd, phrases) in knowledge::SMTP_COMMAND_PHRASES {
-        for p in *phrases {
-            if let Some(at) = l.find(p)
-                && best.is_none_or(|b| at < b.0)
-            {
-                best = Some((at, cmd));
-            }
-        }
-    }
-    best.map(|b| b.1)
+    let (commands, set) = &*crate::phrases::SMTP_COMMANDS;
+    set.earliest_phrase(&l).map(|i| commands[i])
 }

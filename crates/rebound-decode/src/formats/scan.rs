@@ -174,7 +174,7 @@ fn has_error_code(s: &str) -> bool {
 
 fn is_boilerplate(line: &str) -> bool {
     let l = text::lower(line);
-    knowledge::BOILERPLATE.iter().any(|p| l.contains(p))
+    crate::phrases::BOILERPLATE.any_in(&l)
 }
 
 /// From the lines about one recipient, the error: everything up to the end of the
@@ -230,7 +230,7 @@ pub fn report_error(report: &str) -> String {
 /// Whether a report's text says the message is only delayed.
 pub fn kind_of_text(report: &str) -> Kind {
     let l = text::lower(report);
-    if knowledge::DELAY_PHRASES.iter().any(|p| l.contains(p)) {
+    if crate::phrases::DELAY_PHRASES.any_in(&l) {
         Kind::Delay
     } else {
         Kind::Bounce

@@ -1,0 +1,86 @@
+//! The knowledge tables compiled once into Aho-Corasick automata, so that asking
+//! "does this text contain any of these phrases" scans the text once instead of once
+//! per phrase (the per-phrase `str::contains` loops were a third of decoding time).
+
+use crate::knowledge;
+use aho_corasick::{AhoCorasick, MatchKind};
+use std::sync::LazyLock;
+
+/// A table of lower-case phrases.
+pub struct PhraseSet {
+    any: AhoCorasick,
+    leftmost: AhoCorasick,
+}
+
+impl PhraseSet {
+    fn new<'a, I: IntoIterator<Item = &'a str> + Clone>(phrases: I) -> PhraseSet {
+        let build = |kind| {
+            AhoCorasick::builder()
+                .match_kind(kind)
+                .build(phrases.clone())
+                .expect("knowledge phrases compile")
+        };
+        PhraseSet {
+            any: build(MatchKind::Standard),
+            leftmost: build(MatchKind::LeftmostFirst),
+        }
+    }
+
+    /// Whether any phrase occurs in `hay`.
+    pub fn any_in(&self, hay: &str) -> bool {
+        self.any.is_match(hay)
+    }
+
+    /// Where the earliest occurrence of any phrase starts.
+    pub fn earliest(&self, hay: &str) -> Option<usize> {
+        self.leftmost.find(hay).map(|m| m.start())
+    }
+
+    /// The phrase (its index in the table) that occurs earliest in `hay`; at equal
+    /// positions the one first in the table.
+    pub fn earliest_phrase(&self, hay: &str) -> Option<usize> {
+        self.leftmost.find(hay).map(|m| m.pattern().as_usize())
+    }
+
+    /// The index, in table order, of the first phrase that occurs anywhere in `hay`.
+    pub fn first_in_table_order(&self, hay: &str) -> Option<usize> {
+        self.any
+            .find_overlapping_iter(hay)
+            .map(|m| m.pattern().as_usize())
+            .min()
+    }
+}
+
+pub static RETURNED_BOUNDARIES: LazyLock<PhraseSet> =
+    LazyLock::new(|| PhraseSet::new(knowledge::RETURNED_BOUNDARIES.iter().copied()));
+pub static BOUNCE_SUBJECTS: LazyLock<PhraseSet> =
+    LazyLock::new(|| PhraseSet::new(knowledge::BOUNCE_SUBJECTS.iter().copied()));
+pub static FAMILY_MARKERS: LazyLock<PhraseSet> =
+    LazyLock::new(|| PhraseSet::new(knowledge::FAMILY_MARKERS.iter().map(|(_, p)| *p)));
+pub static BOILERPLATE: LazyLock<PhraseSet> =
+    LazyLock::new(|| PhraseSet::new(knowledge::BOILERPLATE.iter().copied()));
+/// `SMTP_COMMAND_PHRASES` flattened: each phrase with its command.
+pub static SMTP_COMMANDS: LazyLock<(Vec<&'static str>, PhraseSet)> = LazyLock::new(|| {
+    let pairs: Vec<(&str, &str)> = knowledge::SMTP_COMMAND_PHRASES
+        .iter()
+        .flat_map(|(cmd, phrases)| phrases.iter().map(move |p| (*cmd, *p)))
+        .collect();
+    let set = PhraseSet::new(pairs.iter().map(|(_, p)| *p).collect::<Vec<_>>());
+    (pairs.into_iter().map(|(c, _)| c).collect(), set)
+});
+pub static DELAY_PHRASES: LazyLock<PhraseSet> =
+    LazyLock::new(|| PhraseSet::new(knowledge::DELAY_PHRASES.iter().copied()));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_order_wins_over_position() {
+        let set = PhraseSet::new(["second", "first"]);
+        assert_eq!(set.first_in_table_order("first then second"), Some(0));
+        assert_eq!(set.earliest("first then second"), Some(0));
+        assert!(set.any_in("xx second"));
+        assert!(!set.any_in("nothing"));
+    }
+}
