@@ -35,6 +35,9 @@ pub fn normalize_newlines(s: &str) -> String {
 /// Lower case, keeping byte offsets of ASCII text (non-ASCII characters are lowered
 /// only when that keeps their length, so offsets found in the result fit the input).
 pub fn lower(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_ascii() {
