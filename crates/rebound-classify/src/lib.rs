@@ -82,7 +82,7 @@ pub struct Evidence {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_code: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<StatusCode>,
     /// What the enhanced status code alone would have concluded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<Reason>,
@@ -92,15 +92,47 @@ pub struct Evidence {
     pub conflicts: Vec<Conflict>,
 }
 
+/// An enhanced status code (RFC 3463), kept as numbers: `5.7.1`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct StatusCode {
+    pub class: u8,
+    pub subject: u16,
+    pub detail: u16,
+}
+
+impl StatusCode {
+    /// Reads `5.7.1`; `None` for anything else.
+    pub fn parse(s: &str) -> Option<StatusCode> {
+        let (class, subject, detail) = status_key(s)?;
+        (class != 0).then_some(StatusCode {
+            class,
+            subject,
+            detail,
+        })
+    }
+}
+
+impl std::fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.class, self.subject, self.detail)
+    }
+}
+
+impl Serialize for StatusCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// Where the codes and the text disagreed, and how the precedence resolved it. Kept as
 /// data and put into words only when shown, so classifying stays cheap.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Conflict {
     /// The reply code and the status code have different classes.
-    ClassMismatch { code: u16, status: String },
+    ClassMismatch { code: u16, status: StatusCode },
     /// A specific text rule overrode what the status code says.
     TextOverStatus {
-        status: String,
+        status: StatusCode,
         status_says: Reason,
         text_says: Reason,
     },
@@ -276,18 +308,15 @@ impl Classifier {
             origin: None,
             provider: None,
             reply_code: reply.code,
-            status: reply.status.map(str::to_string),
+            status: reply.status.and_then(StatusCode::parse),
             status_reason: None,
             permanence,
             conflicts: Vec::new(),
         };
-        if let (Some(code), Some(status)) = (reply.code, reply.status)
-            && status.as_bytes()[0] - b'0' != (code / 100) as u8
+        if let (Some(code), Some(status)) = (reply.code, ev.status)
+            && status.class as u16 != code / 100
         {
-            ev.conflicts.push(Conflict::ClassMismatch {
-                code,
-                status: status.to_string(),
-            });
+            ev.conflicts.push(Conflict::ClassMismatch { code, status });
         }
         if permanence == Permanence::Success {
             ev.rule = self.labels.success.clone();
@@ -319,7 +348,7 @@ impl Classifier {
             }
         }
 
-        let status_entry = reply.status.and_then(|s| self.lookup_status(s));
+        let status_entry = ev.status.and_then(|s| self.lookup_status(s));
         ev.status_reason = status_entry.map(|e| e.conclusion.reason);
         let specific_status = status_entry.filter(|e| e.code != "X.0.0");
 
@@ -328,7 +357,7 @@ impl Classifier {
                 && st.conclusion.reason != rule.conclusion.reason
             {
                 ev.conflicts.push(Conflict::TextOverStatus {
-                    status: reply.status.unwrap_or_default().to_string(),
+                    status: ev.status.unwrap_or_default(),
                     status_says: st.conclusion.reason,
                     text_says: rule.conclusion.reason,
                 });
@@ -377,8 +406,12 @@ impl Classifier {
 
     /// The status table entry for a code: the full code, else its class-free form,
     /// else the subject's `X.s.0` (RFC 3463: an unknown detail is read as `.0`).
-    fn lookup_status(&self, status: &str) -> Option<&CodeEntry> {
-        let (class, subject, detail) = status_key(status)?;
+    fn lookup_status(&self, status: StatusCode) -> Option<&CodeEntry> {
+        let StatusCode {
+            class,
+            subject,
+            detail,
+        } = status;
         self.status
             .get(&(class, subject, detail))
             .or_else(|| self.status.get(&(0, subject, detail)))

@@ -167,21 +167,25 @@ fn status_len(s: &[u8]) -> Option<usize> {
 /// version number.
 pub fn find_status(text: &str) -> Option<&str> {
     let b = text.as_bytes();
-    let mut i = 0;
-    while i + 5 <= b.len() {
-        if is_code_digit(b[i]) && b[i + 1] == b'.' {
-            let before_ok = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
-            if before_ok && let Some(n) = status_len(&b[i..]) {
-                let end = i + n;
-                let after_ok = end == b.len()
-                    || !(b[end].is_ascii_alphanumeric()
-                        || (b[end] == b'.' && b.get(end + 1).is_some_and(u8::is_ascii_digit)));
-                if after_ok {
-                    return Some(&text[i..end]);
-                }
+    // A status code's first dot sits right after its class digit: jump from dot to dot.
+    for dot in memchr::memchr_iter(b'.', b) {
+        if dot == 0 {
+            continue;
+        }
+        let i = dot - 1;
+        if !is_code_digit(b[i]) {
+            continue;
+        }
+        let before_ok = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
+        if before_ok && let Some(n) = status_len(&b[i..]) {
+            let end = i + n;
+            let after_ok = end == b.len()
+                || !(b[end].is_ascii_alphanumeric()
+                    || (b[end] == b'.' && b.get(end + 1).is_some_and(u8::is_ascii_digit)));
+            if after_ok {
+                return Some(&text[i..end]);
             }
         }
-        i += 1;
     }
     None
 }
