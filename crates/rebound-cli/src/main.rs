@@ -1,10 +1,17 @@
 //! `rebound`: the command-line face of Rebound. Each subcommand lives in its own
 //! module; this file only declares the command table and dispatches.
 
+mod admin;
 mod classify;
+mod gate;
+mod ingest;
 mod lines;
 mod parse;
+mod report;
 mod rules;
+mod sms_outcomes;
+mod store;
+mod suppressions;
 mod vocabulary;
 
 use clap::{Parser, Subcommand};
@@ -18,7 +25,8 @@ use std::process::ExitCode;
     about = "Bounce, complaint and suppression engine for email and SMS senders"
 )]
 struct Cli {
-    /// Data directory (also REBOUND_DATA).
+    /// Data directory (also REBOUND_DATA); the embedded store is <DATA>/rebound.db.
+    /// REBOUND_DATABASE_URL=postgres://... selects PostgreSQL instead.
     #[arg(
         long,
         global = true,
@@ -41,15 +49,53 @@ enum Command {
         #[command(subcommand)]
         command: rules::Command,
     },
+    /// Store outcome events read from standard input (JSON lines); print a one-line summary.
+    Ingest(ingest::Args),
+    /// Decide send or skip for recipients read from standard input; one JSON object per line.
+    Gate(gate::Args),
+    /// Remove an address's block or suppression (recorded: who, when).
+    Unblock(admin::AddressArgs),
+    /// Opt addresses out (recorded: who, when).
+    OptOut(admin::AddressArgs),
+    /// Opt addresses back in; needs --consent evidence (recorded: who, when, evidence).
+    OptIn(admin::OptInArgs),
+    /// Campaign actions.
+    Campaign {
+        #[command(subcommand)]
+        command: admin::CampaignCommand,
+    },
+    /// Counts for a campaign or tenant over a time range, as one JSON object.
+    Report(report::Args),
+    /// Export or import a tenant's suppression list as CSV.
+    Suppressions {
+        #[command(subcommand)]
+        command: suppressions::Command,
+    },
+    /// Tenant actions: create, policy, restrict, unrestrict.
+    Tenant {
+        #[command(subcommand)]
+        command: admin::TenantCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _ = &cli.data;
+    let data = cli.data.as_path();
     let result = match cli.command {
         Command::Classify(args) => classify::run(args),
         Command::Rules { command } => rules::run(command),
         Command::Parse(args) => parse::run(args),
+        Command::Ingest(args) => ingest::run(args, data),
+        Command::Gate(args) => gate::run(args, data),
+        Command::Unblock(args) => admin::address_action(args, admin::Action::Unblock, data),
+        Command::OptOut(args) => admin::address_action(args, admin::Action::OptOut, data),
+        Command::OptIn(args) => {
+            admin::address_action(args.target, admin::Action::OptIn(args.consent), data)
+        }
+        Command::Campaign { command } => admin::campaign(command, data),
+        Command::Tenant { command } => admin::tenant_cmd(command, data),
+        Command::Suppressions { command } => suppressions::run(command, data),
+        Command::Report(args) => report::run(args, data),
     };
     match result {
         Ok(code) => code,

@@ -34,6 +34,12 @@ pub struct Policy {
     pub frequency_cap: u32,
     /// The smart-sending window (seconds).
     pub frequency_window: i64,
+    /// A domain is confirmed non-existent after this many permanent `bad_domain`
+    /// bounces (0: never on bad_domain alone)...
+    pub domain_confirm_bounces: u32,
+    /// ...spread over more than this many seconds, so that one passing DNS failure,
+    /// however many recipients it hits at once, never suppresses a whole domain.
+    pub domain_confirm_span: i64,
 }
 
 impl Default for Policy {
@@ -45,6 +51,8 @@ impl Default for Policy {
             complaint_suppresses: true,
             frequency_cap: 0,
             frequency_window: DAY,
+            domain_confirm_bounces: 2,
+            domain_confirm_span: DAY,
         }
     }
 }
@@ -232,6 +240,96 @@ pub fn replay<'a>(
         })
 }
 
+/// What an event says about the recipient's whole domain (SPEC §3: "bad domain
+/// confirmed non-existent").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainEvidence {
+    /// A permanent `bad_domain` bounce (NXDOMAIN-type: host or domain not found).
+    /// Alone it proves little: resolvers fail for a while and then recover.
+    BadDomain,
+    /// A permanent `domain_not_accepting` bounce: the domain publishes a null MX
+    /// (RFC 7505), an explicit statement by its owner, so one is enough.
+    NotAccepting,
+    /// A delivery to an address at the domain: it exists after all.
+    Delivered,
+}
+
+impl DomainEvidence {
+    /// The domain evidence in an address event, given the bounce's reason.
+    pub fn of(event: &Event, reason: Option<rebound_vocab::Reason>) -> Option<DomainEvidence> {
+        use rebound_vocab::Reason;
+        match (event, reason) {
+            (Event::Delivered, _) => Some(DomainEvidence::Delivered),
+            (
+                Event::Bounce {
+                    permanent: true, ..
+                },
+                Some(Reason::BadDomain),
+            ) => Some(DomainEvidence::BadDomain),
+            (
+                Event::Bounce {
+                    permanent: true, ..
+                },
+                Some(Reason::DomainNotAccepting),
+            ) => Some(DomainEvidence::NotAccepting),
+            _ => None,
+        }
+    }
+}
+
+/// The derived state of one recipient domain, a fold over the domain evidence of all
+/// its addresses' events (in time order), like [`AddressState`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainState {
+    /// Permanent bad_domain bounces since the last delivery.
+    pub bad_count: u32,
+    pub bad_first_at: Option<Ts>,
+    pub bad_last_at: Option<Ts>,
+    /// Set once the domain is confirmed non-existent; cleared by a delivery.
+    pub nonexistent_since: Option<Ts>,
+}
+
+/// Applies one piece of domain evidence at time `at`.
+pub fn apply_domain(
+    state: &DomainState,
+    evidence: DomainEvidence,
+    at: Ts,
+    policy: &Policy,
+) -> DomainState {
+    let mut s = state.clone();
+    match evidence {
+        DomainEvidence::Delivered => s = DomainState::default(),
+        DomainEvidence::NotAccepting => {
+            s.nonexistent_since.get_or_insert(at);
+        }
+        DomainEvidence::BadDomain => {
+            s.bad_count = s.bad_count.saturating_add(1);
+            let first = *s.bad_first_at.get_or_insert(at);
+            s.bad_last_at = Some(at);
+            if policy.domain_confirm_bounces > 0
+                && s.bad_count >= policy.domain_confirm_bounces
+                && at - first > policy.domain_confirm_span
+            {
+                s.nonexistent_since.get_or_insert(at);
+            }
+        }
+    }
+    s
+}
+
+/// Folds a domain's evidence (in time order) into its state.
+pub fn replay_domain(
+    history: impl IntoIterator<Item = (DomainEvidence, Ts)>,
+    policy: &Policy,
+) -> DomainState {
+    history
+        .into_iter()
+        .fold(DomainState::default(), |s, (e, at)| {
+            apply_domain(&s, e, at, policy)
+        })
+}
+
 /// Why a send is skipped (SPEC §4, §8 `rebound gate`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -414,6 +512,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.status(), Status::Active);
+    }
+
+    #[test]
+    fn a_domain_is_nonexistent_only_on_lasting_or_explicit_evidence() {
+        let p = Policy::default();
+        let burst = replay_domain((0..50).map(|i| (DomainEvidence::BadDomain, i * 60)), &p);
+        assert_eq!(burst.nonexistent_since, None, "one DNS outage is not proof");
+        let lasting = replay_domain(
+            [
+                (DomainEvidence::BadDomain, 0),
+                (DomainEvidence::BadDomain, DAY + 1),
+            ],
+            &p,
+        );
+        assert_eq!(lasting.nonexistent_since, Some(DAY + 1));
+        let revived = apply_domain(&lasting, DomainEvidence::Delivered, 2 * DAY, &p);
+        assert_eq!(revived, DomainState::default());
+        let null_mx = replay_domain([(DomainEvidence::NotAccepting, 5)], &p);
+        assert_eq!(null_mx.nonexistent_since, Some(5));
     }
 
     #[test]

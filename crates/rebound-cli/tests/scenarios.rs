@@ -1,0 +1,695 @@
+//! The policy table (SPEC §3) and the skip reasons (SPEC §4), one scenario each, run
+//! through the real `rebound` binary: `ingest` what happened, then `gate` with `--at`
+//! moving time forward. Every scenario runs on the embedded store and on PostgreSQL
+//! (`REBOUND_TEST_DATABASE_URL`, required: see `./scripts/test`).
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rebound");
+static N: AtomicU32 = AtomicU32::new(0);
+
+/// One data directory (and, for PostgreSQL, one schema) per scenario.
+struct World {
+    dir: PathBuf,
+    pg: Option<(String, String)>,
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl World {
+    fn new(postgres: bool) -> World {
+        let dir = std::env::temp_dir().join(unique("rebound-scenario"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pg = postgres.then(|| {
+            let base = std::env::var("REBOUND_TEST_DATABASE_URL").unwrap_or_else(|_| {
+                panic!("REBOUND_TEST_DATABASE_URL is not set: PostgreSQL scenarios cannot run (use ./scripts/test)")
+            });
+            let schema = unique("rebound_scn");
+            let mut c = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+            c.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+            (base, schema)
+        });
+        let w = World { dir, pg };
+        w.ok(&["tenant", "create", "--tenant", "acme", "--country", "GB"]);
+        w
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--data").arg(&self.dir).args(args);
+        c.env_remove("REBOUND_DATABASE_URL");
+        if let Some((base, schema)) = &self.pg {
+            let sep = if base.contains('?') { '&' } else { '?' };
+            c.env(
+                "REBOUND_DATABASE_URL",
+                format!("{base}{sep}options=-csearch_path%3D{schema}"),
+            );
+        }
+        c
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A command that reads no input may exit before taking it all.
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.run(args, "");
+        assert_eq!(code, 0, "rebound {args:?} failed: {err}");
+        out
+    }
+
+    /// Ingests events given as (recipient, event, day, extra fields).
+    fn ingest(&self, events: &[Value]) -> (i32, String) {
+        let input: String = events.iter().map(|e| format!("{e}\n")).collect();
+        let (code, out, _) = self.run(&["ingest"], &input);
+        (code, out)
+    }
+
+    fn ingest_ok(&self, events: &[Value]) {
+        let (code, out) = self.ingest(events);
+        assert_eq!(code, 0, "ingest: {out}");
+    }
+
+    /// Gates recipients on `day`; returns each one's decision (`send` or the skip reason).
+    fn gate(&self, day: u32, extra: &[&str], recipients: &[&str]) -> Vec<String> {
+        let at = day_at(day);
+        let mut args = vec!["gate", "--tenant", "acme", "--at", &at];
+        args.extend_from_slice(extra);
+        let input: String = recipients.iter().map(|r| format!("{r}\n")).collect();
+        let (code, out, err) = self.run(&args, &input);
+        assert_eq!(code, 0, "gate: {err}");
+        out.lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                match v["decision"].as_str().unwrap() {
+                    "send" => "send".to_string(),
+                    _ => v["reason"].as_str().unwrap().to_string(),
+                }
+            })
+            .collect()
+    }
+
+    fn gate1(&self, day: u32, recipient: &str) -> String {
+        self.gate(day, &["--dry-run"], &[recipient]).remove(0)
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((base, schema)) = &self.pg
+            && let Ok(mut c) = postgres::Client::connect(base, postgres::NoTls)
+        {
+            let _ = c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+        }
+    }
+}
+
+/// Midnight UTC, `d` days after 2026-03-01, as RFC 3339 (`--at` and `at`).
+fn day_at(d: u32) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(1_772_323_200 + i64::from(d) * 86_400).unwrap();
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+fn email(recipient: &str, event: &str, day: u32, reply: Option<&str>) -> Value {
+    let mut v = json!({"tenant": "acme", "channel": "email", "recipient": recipient, "event": event, "at": day_at(day)});
+    if let Some(r) = reply {
+        v["reply"] = json!(r);
+    }
+    v
+}
+
+const USER_UNKNOWN: &str = "550 5.1.1 <jo@example.com>: Recipient address rejected: User unknown";
+const MAILBOX_FULL: &str = "552 5.2.2 Mailbox full";
+const SERVER_ERROR: &str = "421 4.3.0 Temporary server error, try again later";
+const SPF_FAIL: &str = "550 5.7.1 Message rejected due to SPF policy";
+const NO_SUCH_DOMAIN: &str = "550 5.1.2 Host unknown: Domain name not found";
+const NULL_MX: &str = "556 5.1.10 Recipient address has null MX";
+
+macro_rules! scenarios {
+    ($($name:ident,)*) => {
+        mod embedded {
+            $( #[test] fn $name() { super::$name(&super::World::new(false)) } )*
+        }
+        mod postgresql {
+            $( #[test] fn $name() { super::$name(&super::World::new(true)) } )*
+        }
+    };
+}
+
+scenarios! {
+    hard_bounce_blocks_at_once_and_stays_blocked_until_someone_removes_the_block,
+    bad_domain_confirmed_nonexistent_suppresses_every_address_at_it,
+    a_passing_dns_failure_does_not_suppress_a_domain,
+    soft_bounce_excludes_the_address_for_seven_days,
+    four_consecutive_soft_bounces_suppress_and_a_delivery_resets_the_count,
+    server_related_soft_failures_never_suppress,
+    technical_bounce_does_nothing_to_the_address,
+    sender_scope_bounce_does_nothing_to_the_address,
+    spam_complaint_suppresses_for_good,
+    unsubscribe_opts_out_and_opting_in_needs_consent,
+    auto_reply_is_recorded_only,
+    sms_follows_the_same_model,
+    invalid_addresses_are_skipped,
+    smart_sending_caps_messages_per_recipient_per_window,
+    a_stopped_campaign_skips_its_remaining_recipients,
+    a_restricted_sender_is_skipped_until_lifted,
+    ingest_rejects_bad_lines_by_number_and_stores_the_rest,
+    retried_events_are_stored_once,
+    suppression_lists_export_and_import_as_csv,
+    reports_count_what_a_campaign_did,
+}
+
+fn hard_bounce_blocks_at_once_and_stays_blocked_until_someone_removes_the_block(w: &World) {
+    w.ingest_ok(&[email("jo@example.com", "bounce", 0, Some(USER_UNKNOWN))]);
+    assert_eq!(w.gate1(0, "jo@example.com"), "hard_bounced");
+    assert_eq!(w.gate1(365, "Jo@EXAMPLE.com"), "hard_bounced");
+    w.ok(&[
+        "unblock",
+        "--tenant",
+        "acme",
+        "--by",
+        "ana",
+        "--at",
+        &day_at(400),
+        "jo@example.com",
+    ]);
+    assert_eq!(w.gate1(400, "jo@example.com"), "send");
+}
+
+fn bad_domain_confirmed_nonexistent_suppresses_every_address_at_it(w: &World) {
+    w.ingest_ok(&[
+        email("a@gone.example", "bounce", 0, Some(NO_SUCH_DOMAIN)),
+        email("b@gone.example", "bounce", 2, Some(NO_SUCH_DOMAIN)),
+        email("c@nullmx.example", "bounce", 0, Some(NULL_MX)),
+    ]);
+    assert_eq!(
+        w.gate(
+            3,
+            &["--dry-run"],
+            &[
+                "never-mailed@gone.example",
+                "x@nullmx.example",
+                "a@gone.example"
+            ]
+        ),
+        ["domain_nonexistent", "domain_nonexistent", "hard_bounced"]
+    );
+}
+
+fn a_passing_dns_failure_does_not_suppress_a_domain(w: &World) {
+    let burst: Vec<Value> = (0..10)
+        .map(|i| {
+            email(
+                &format!("u{i}@flaky.example"),
+                "bounce",
+                0,
+                Some(NO_SUCH_DOMAIN),
+            )
+        })
+        .collect();
+    w.ingest_ok(&burst);
+    assert_eq!(w.gate1(3, "someone-else@flaky.example"), "send");
+}
+
+fn soft_bounce_excludes_the_address_for_seven_days(w: &World) {
+    w.ingest_ok(&[email("jo@example.com", "bounce", 0, Some(MAILBOX_FULL))]);
+    assert_eq!(w.gate1(0, "jo@example.com"), "recent_soft_bounce");
+    assert_eq!(w.gate1(6, "jo@example.com"), "recent_soft_bounce");
+    assert_eq!(w.gate1(7, "jo@example.com"), "send");
+}
+
+fn four_consecutive_soft_bounces_suppress_and_a_delivery_resets_the_count(w: &World) {
+    let soft = |r: &str, d| email(r, "bounce", d, Some(MAILBOX_FULL));
+    w.ingest_ok(&[
+        soft("jo@example.com", 0),
+        soft("jo@example.com", 8),
+        soft("jo@example.com", 16),
+    ]);
+    assert_eq!(
+        w.gate1(24, "jo@example.com"),
+        "send",
+        "three are not enough"
+    );
+    w.ingest_ok(&[soft("jo@example.com", 24)]);
+    assert_eq!(w.gate1(40, "jo@example.com"), "suppressed");
+    w.ingest_ok(&[
+        soft("al@example.com", 0),
+        soft("al@example.com", 8),
+        soft("al@example.com", 16),
+        email("al@example.com", "delivered", 20, None),
+        soft("al@example.com", 24),
+    ]);
+    assert_eq!(w.gate1(40, "al@example.com"), "send");
+}
+
+fn server_related_soft_failures_never_suppress(w: &World) {
+    let busy: Vec<Value> = (0..6)
+        .map(|d| email("jo@example.com", "bounce", d, Some(SERVER_ERROR)))
+        .collect();
+    w.ingest_ok(&busy);
+    assert_eq!(w.gate1(6, "jo@example.com"), "send");
+}
+
+fn technical_bounce_does_nothing_to_the_address(w: &World) {
+    w.ingest_ok(&[email("jo@example.com", "bounce", 0, Some(SERVER_ERROR))]);
+    assert_eq!(w.gate1(0, "jo@example.com"), "send");
+}
+
+fn sender_scope_bounce_does_nothing_to_the_address(w: &World) {
+    let blocked: Vec<Value> = (0..6)
+        .map(|d| email("jo@example.com", "bounce", d, Some(SPF_FAIL)))
+        .collect();
+    w.ingest_ok(&blocked);
+    assert_eq!(w.gate1(6, "jo@example.com"), "send");
+}
+
+fn spam_complaint_suppresses_for_good(w: &World) {
+    w.ingest_ok(&[
+        email("jo@example.com", "complaint", 0, None),
+        email("jo@example.com", "delivered", 5, None),
+    ]);
+    assert_eq!(w.gate1(1000, "jo@example.com"), "complained");
+    w.ok(&[
+        "unblock",
+        "--tenant",
+        "acme",
+        "--by",
+        "ana",
+        "jo@example.com",
+    ]);
+    assert_eq!(
+        w.gate1(1000, "jo@example.com"),
+        "complained",
+        "unblock does not undo a complaint"
+    );
+}
+
+fn unsubscribe_opts_out_and_opting_in_needs_consent(w: &World) {
+    w.ingest_ok(&[email("jo@example.com", "unsubscribe", 0, None)]);
+    assert_eq!(w.gate1(1, "jo@example.com"), "unsubscribed");
+    let (code, _, err) = w.run(
+        &[
+            "opt-in",
+            "--tenant",
+            "acme",
+            "--by",
+            "ana",
+            "jo@example.com",
+        ],
+        "",
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("consent"), "{err}");
+    assert_eq!(w.gate1(1, "jo@example.com"), "unsubscribed");
+    w.ok(&[
+        "opt-in",
+        "--tenant",
+        "acme",
+        "--by",
+        "ana",
+        "--consent",
+        "double opt-in 2026-03-02, form 7",
+        "--at",
+        &day_at(1),
+        "jo@example.com",
+    ]);
+    assert_eq!(w.gate1(2, "jo@example.com"), "send");
+    w.ok(&[
+        "opt-out",
+        "--tenant",
+        "acme",
+        "--by",
+        "ana",
+        "--at",
+        &day_at(3),
+        "jo@example.com",
+    ]);
+    assert_eq!(w.gate1(3, "jo@example.com"), "unsubscribed");
+}
+
+fn auto_reply_is_recorded_only(w: &World) {
+    let away: Vec<Value> = (0..6)
+        .map(|d| email("jo@example.com", "auto_reply", d, Some("I am on holiday")))
+        .collect();
+    w.ingest_ok(&away);
+    assert_eq!(w.gate1(6, "jo@example.com"), "send");
+}
+
+fn sms_follows_the_same_model(w: &World) {
+    let sms = |r: &str, code: Option<&str>, reply: Option<&str>| {
+        let mut v = json!({"tenant": "acme", "channel": "sms", "recipient": r, "event": "bounce", "at": day_at(0), "source": "twilio"});
+        if let Some(c) = code {
+            v["code"] = json!(c);
+        }
+        if let Some(t) = reply {
+            v["reply"] = json!(t);
+        }
+        v
+    };
+    w.ingest_ok(&[
+        sms("+447700900001", Some("30005"), None),
+        sms("07700 900002", Some("30003"), None),
+        json!({"tenant": "acme", "channel": "sms", "recipient": "+447700900003", "event": "auto_reply", "reply": "Stop", "at": day_at(0)}),
+        sms("+447700900004", None, Some("id:7 sub:001 dlvrd:000 submit date:2603010000 done date:2603010100 stat:EXPIRED err:000")),
+        sms("+447700900005", Some("21610"), None),
+    ]);
+    assert_eq!(
+        w.gate(
+            1,
+            &["--channel", "sms", "--dry-run"],
+            &[
+                "+447700900001",
+                "+44 7700 900002",
+                "+447700900003",
+                "07700900004",
+                "+447700900005",
+                "+447700900006"
+            ]
+        ),
+        [
+            "hard_bounced",
+            "recent_soft_bounce",
+            "unsubscribed",
+            "recent_soft_bounce",
+            "unsubscribed",
+            "send"
+        ]
+    );
+    assert_eq!(
+        w.gate(1, &["--dry-run"], &["+447700900001"]),
+        ["invalid_address"],
+        "the email list is apart"
+    );
+}
+
+fn invalid_addresses_are_skipped(w: &World) {
+    assert_eq!(
+        w.gate(
+            0,
+            &["--dry-run"],
+            &["not an address", "jo@localhost", "ok@example.com"]
+        ),
+        ["invalid_address", "invalid_address", "send"]
+    );
+}
+
+fn smart_sending_caps_messages_per_recipient_per_window(w: &World) {
+    w.ok(&[
+        "tenant",
+        "policy",
+        "--tenant",
+        "acme",
+        "--policy",
+        r#"{"frequency_cap": 2, "frequency_window": 86400}"#,
+    ]);
+    let c = ["--campaign", "c1"];
+    assert_eq!(
+        w.gate(
+            0,
+            &c,
+            &["jo@example.com", "jo@example.com", "jo@example.com"]
+        ),
+        ["send", "send", "frequency_capped"]
+    );
+    assert_eq!(
+        w.gate(0, &c, &["jo@example.com", "al@example.com"]),
+        ["frequency_capped", "send"],
+        "sends are recorded"
+    );
+    assert_eq!(w.gate(0, &["--dry-run"], &["al@example.com"]), ["send"]);
+    assert_eq!(
+        w.gate(0, &["--dry-run"], &["al@example.com"]),
+        ["send"],
+        "dry runs record nothing"
+    );
+    assert_eq!(
+        w.gate(1, &c, &["jo@example.com"]),
+        ["send"],
+        "the window has passed"
+    );
+}
+
+fn a_stopped_campaign_skips_its_remaining_recipients(w: &World) {
+    assert_eq!(
+        w.gate(0, &["--campaign", "spring"], &["jo@example.com"]),
+        ["send"]
+    );
+    w.ok(&[
+        "campaign", "stop", "spring", "--tenant", "acme", "--by", "ana",
+    ]);
+    assert_eq!(
+        w.gate(0, &["--campaign", "spring"], &["al@example.com"]),
+        ["campaign_stopped"]
+    );
+    assert_eq!(
+        w.gate(0, &["--campaign", "summer"], &["al@example.com"]),
+        ["send"]
+    );
+}
+
+fn a_restricted_sender_is_skipped_until_lifted(w: &World) {
+    w.ok(&[
+        "tenant",
+        "restrict",
+        "--tenant",
+        "acme",
+        "--by",
+        "trust-and-safety",
+    ]);
+    assert_eq!(
+        w.gate(0, &[], &["jo@example.com", "not an address"]),
+        ["sender_restricted", "sender_restricted"]
+    );
+    w.ok(&[
+        "tenant",
+        "unrestrict",
+        "--tenant",
+        "acme",
+        "--by",
+        "trust-and-safety",
+    ]);
+    assert_eq!(w.gate(0, &[], &["jo@example.com"]), ["send"]);
+}
+
+fn ingest_rejects_bad_lines_by_number_and_stores_the_rest(w: &World) {
+    let input = [
+        email("jo@example.com", "unsubscribe", 0, None).to_string(),
+        "{not json".to_string(),
+        json!({"tenant": "nobody", "channel": "email", "recipient": "a@example.com", "event": "delivered", "at": day_at(0)}).to_string(),
+        json!({"tenant": "acme", "channel": "email", "recipient": "a@example.com", "event": "delivered", "at": "2026-02-30T00:00:00Z"}).to_string(),
+        json!({"tenant": "acme", "channel": "email", "recipient": "not-an-address", "event": "delivered", "at": day_at(0)}).to_string(),
+        json!({"tenant": "acme", "channel": "fax", "recipient": "a@example.com", "event": "delivered", "at": day_at(0)}).to_string(),
+        json!({"tenant": "acme", "channel": "email", "recipient": "a@example.com", "event": "opened", "at": day_at(0)}).to_string(),
+        email("al@example.com", "complaint", 0, None).to_string(),
+    ]
+    .join("\n");
+    let (code, out, _) = w.run(&["ingest"], &input);
+    assert_eq!(code, 1);
+    assert_eq!(out.lines().count(), 1, "one summary line: {out}");
+    assert!(out.starts_with("accepted 2, rejected 6"), "{out}");
+    for n in 2..=7 {
+        assert!(out.contains(&format!("line {n}:")), "{out}");
+    }
+    assert!(out.contains("unknown tenant \"nobody\""), "{out}");
+    assert_eq!(
+        w.gate(1, &["--dry-run"], &["jo@example.com", "al@example.com"]),
+        ["unsubscribed", "complained"]
+    );
+}
+
+fn retried_events_are_stored_once(w: &World) {
+    let soft = email("jo@example.com", "bounce", 0, Some(MAILBOX_FULL));
+    for _ in 0..4 {
+        w.ingest_ok(std::slice::from_ref(&soft));
+    }
+    assert_eq!(
+        w.gate1(8, "jo@example.com"),
+        "send",
+        "one soft bounce, not four"
+    );
+}
+
+fn suppression_lists_export_and_import_as_csv(w: &World) {
+    w.ingest_ok(&[
+        email("out@example.com", "unsubscribe", 0, None),
+        email("spam@example.com", "complaint", 0, None),
+        email("gone@example.com", "bounce", 0, Some(USER_UNKNOWN)),
+        email("fine@example.com", "delivered", 0, None),
+    ]);
+    let csv = w.ok(&["suppressions", "export", "--tenant", "acme"]);
+    assert_eq!(
+        csv,
+        "address,channel,status,since\n\
+         gone@example.com,email,hard_bounced,2026-03-01T00:00:00Z\n\
+         out@example.com,email,unsubscribed,2026-03-01T00:00:00Z\n\
+         spam@example.com,email,complained,2026-03-01T00:00:00Z\n"
+    );
+    w.ok(&["tenant", "create", "--tenant", "beta"]);
+    let (code, out, _) = w.run(
+        &[
+            "suppressions",
+            "import",
+            "--tenant",
+            "beta",
+            "--by",
+            "ana",
+            "--at",
+            &day_at(0),
+        ],
+        &format!("{csv}not-an-address,unsubscribed\nx@example.com,maybe\n"),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(out, "imported 3, rejected 2 (lines 5, 6)\n");
+    let (_, out, _) = w.run(
+        &["gate", "--tenant", "beta", "--dry-run", "--at", &day_at(1)],
+        "out@example.com\nspam@example.com\ngone@example.com\nfine@example.com\n",
+    );
+    let reasons: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["reason"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            json!("unsubscribed"),
+            json!("complained"),
+            json!("hard_bounced"),
+            Value::Null
+        ]
+    );
+}
+
+fn reports_count_what_a_campaign_did(w: &World) {
+    w.ingest_ok(&[email("out@example.com", "unsubscribe", 0, None)]);
+    let c = ["--campaign", "spring"];
+    assert_eq!(
+        w.gate(
+            1,
+            &c,
+            &["a@example.com", "b@other.example", "out@example.com", "bad"]
+        ),
+        ["send", "send", "unsubscribed", "invalid_address"]
+    );
+    w.gate(
+        1,
+        &["--campaign", "spring", "--dry-run"],
+        &["out@example.com"],
+    );
+    let mut events = vec![
+        email("a@example.com", "delivered", 1, None),
+        email("b@other.example", "bounce", 1, Some(MAILBOX_FULL)),
+        email("a@example.com", "complaint", 2, None),
+    ];
+    for e in &mut events {
+        e["campaign"] = json!("spring");
+    }
+    w.ingest_ok(&events);
+    let out = w.ok(&["report", "--tenant", "acme", "--campaign", "spring"]);
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["attempted"], 2);
+    assert_eq!(r["delivered"], 1);
+    assert_eq!(r["bounced"]["total"], 1);
+    assert_eq!(r["bounced"]["by_category"]["soft"], 1);
+    assert_eq!(r["bounced"]["by_reason"]["mailbox_full"], 1);
+    assert_eq!(r["bounced"]["by_domain"]["other.example"], 1);
+    assert_eq!(r["complaints"], 1);
+    assert_eq!(
+        r["unsubscribes"], 0,
+        "the unsubscribe was not part of the campaign"
+    );
+    assert_eq!(r["skipped"]["total"], 2, "dry runs count nothing: {out}");
+    assert_eq!(r["skipped"]["by_reason"]["unsubscribed"], 1);
+    assert_eq!(r["skipped"]["by_reason"]["invalid_address"], 1);
+    assert_eq!(r["rates"]["bounce"], 0.5);
+    let early = w.ok(&[
+        "report",
+        "--tenant",
+        "acme",
+        "--campaign",
+        "spring",
+        "--to",
+        &day_at(1),
+    ]);
+    let r: Value = serde_json::from_str(&early).unwrap();
+    assert_eq!(r["complaints"], 0);
+}
+
+/// SPEC §7: nothing acknowledged is lost. Lines are fed slowly to `rebound ingest
+/// --ack`; once it has acknowledged some, it is killed mid-stream (SIGKILL, no chance
+/// to clean up), and every acknowledged line must be stored.
+#[test]
+fn killing_ingest_loses_nothing_it_acknowledged() {
+    let w = World::new(false);
+    let mut child = w
+        .cmd(&["ingest", "--ack"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut acks = BufReader::new(child.stderr.take().unwrap());
+    let mut acked = 0usize;
+    let mut sent = 0usize;
+    for round in 0..5 {
+        for _ in 0..(50 + round * 30) {
+            sent += 1;
+            writeln!(
+                stdin,
+                "{}",
+                email(&format!("u{sent}@example.com"), "unsubscribe", 0, None)
+            )
+            .unwrap();
+        }
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        acks.read_line(&mut line).unwrap();
+        acked = line
+            .trim()
+            .strip_prefix("committed through line ")
+            .unwrap()
+            .parse()
+            .unwrap();
+    }
+    // A half-written line and more unacknowledged ones, then the kill.
+    write!(stdin, "{{\"tenant\": \"acme\", \"chan").unwrap();
+    stdin.flush().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(acked > 0);
+    let recipients: Vec<String> = (1..=acked).map(|i| format!("u{i}@example.com")).collect();
+    let refs: Vec<&str> = recipients.iter().map(String::as_str).collect();
+    let decisions = w.gate(1, &["--dry-run"], &refs);
+    assert_eq!(decisions.len(), acked);
+    assert!(
+        decisions.iter().all(|d| d == "unsubscribed"),
+        "an acknowledged line was lost"
+    );
+}

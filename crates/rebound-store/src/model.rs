@@ -1,0 +1,211 @@
+//! What the store keeps: tenants, address events (outcomes and admin actions),
+//! campaigns and send attempts, and what gating needs from them in one read.
+
+use rebound_policy::{AddressState, Event, Policy, Ts};
+use rebound_vocab::Reason;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// The two channels state is kept for (SPEC §3: per tenant, per channel, per address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        match s {
+            "email" => Some(Channel::Email),
+            "sms" => Some(Channel::Sms),
+            _ => None,
+        }
+    }
+}
+
+/// Who did something, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    pub by: String,
+    pub at: Ts,
+}
+
+/// A sender account. Its policy is SPEC §3's defaults with the tenant's overrides on top.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tenant {
+    pub name: String,
+    /// ISO 3166 alpha-2 country for national phone numbers.
+    pub default_country: Option<String>,
+    /// The overrides as given (a JSON object of [`Policy`] fields); unset fields follow
+    /// the defaults, so a later change of a default reaches every tenant that kept it.
+    pub policy_overrides: String,
+    pub policy: Policy,
+    /// Set while the tenant is suspended (SPEC §4 `sender_restricted`).
+    pub restricted: Option<Mark>,
+}
+
+impl Tenant {
+    /// A tenant with the default policy.
+    pub fn new(name: &str) -> Tenant {
+        Tenant {
+            name: name.to_string(),
+            default_country: None,
+            policy_overrides: "{}".into(),
+            policy: Policy::default(),
+            restricted: None,
+        }
+    }
+
+    /// Reads policy overrides (a JSON object); unknown fields are refused.
+    pub fn parse_policy(overrides: &str) -> Result<Policy, String> {
+        serde_json::from_str(overrides).map_err(|e| format!("invalid policy overrides: {e}"))
+    }
+}
+
+/// Evidence kept with an event, for the contact card and reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Detail {
+    /// The SMTP reply or SMS error text as received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    /// A gateway's error code or SMPP receipt state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Where the event came from (an ESP name, `mta-log`, `cli` ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The rule or table entry that classified it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+impl Detail {
+    pub fn is_empty(&self) -> bool {
+        *self == Detail::default()
+    }
+}
+
+/// One event for one address, to be appended to its history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub tenant: String,
+    pub channel: Channel,
+    /// Normalised (email: lower case, IDNA domain; SMS: E.164).
+    pub address: String,
+    pub at: Ts,
+    pub event: Event,
+    /// The classified reason of a bounce.
+    pub reason: Option<Reason>,
+    pub campaign: Option<String>,
+    pub detail: Detail,
+}
+
+impl Record {
+    /// An outcome may arrive twice (a webhook retried, a log re-read): outcomes with
+    /// identical content are stored once. Admin actions are never merged: doing the
+    /// same thing twice in one second is still two actions.
+    pub fn is_outcome(&self) -> bool {
+        matches!(
+            self.event,
+            Event::Delivered
+                | Event::Bounce { .. }
+                | Event::Complaint
+                | Event::Unsubscribe
+                | Event::AutoReply
+        )
+    }
+}
+
+/// A record as stored, with its place in the history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredRecord {
+    /// Insertion order; ties in `at` are ordered by it.
+    pub id: i64,
+    pub record: Record,
+}
+
+/// What became of one appended record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Appended {
+    Stored,
+    /// The same outcome was already stored (retries are idempotent).
+    Duplicate,
+    /// The policy refused it (e.g. opt-in without consent); nothing was stored.
+    Refused(rebound_policy::Refusal),
+}
+
+/// A campaign: running unless someone stopped it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Campaign {
+    pub tenant: String,
+    pub name: String,
+    pub stopped: Option<Mark>,
+}
+
+/// One recorded `send` decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    pub tenant: String,
+    pub campaign: Option<String>,
+    pub channel: Channel,
+    pub address: String,
+    pub at: Ts,
+}
+
+/// How many recipients of one gate run (or part of one) were skipped for one reason.
+/// Skips are counted, never billed (SPEC §4), and kept for reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skip {
+    pub tenant: String,
+    pub campaign: Option<String>,
+    pub channel: Channel,
+    pub at: Ts,
+    /// A gate skip reason (`unsubscribed`, `frequency_capped` ...).
+    pub reason: String,
+    pub count: u64,
+}
+
+/// Outcome events counted by kind, bounce category and reason, and receiving domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutcomeCount {
+    /// `delivered`, `bounce`, `complaint`, `unsubscribe` or `auto_reply`.
+    pub kind: String,
+    pub category: Option<String>,
+    pub reason: Option<String>,
+    /// The recipient's domain (empty for SMS).
+    pub domain: String,
+    pub count: u64,
+}
+
+/// What a campaign (or a whole tenant) did in a time range: the raw counts that
+/// `rebound report` arranges (SPEC §5).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub attempted: u64,
+    /// Skips by reason.
+    pub skipped: Vec<(String, u64)>,
+    pub outcomes: Vec<OutcomeCount>,
+}
+
+/// Everything gating a list needs, read once, so the list itself can stream: only
+/// the addresses that are not plainly active are held, never the list.
+#[derive(Clone, Debug)]
+pub struct GateSnapshot {
+    pub tenant: Tenant,
+    pub campaign_stopped: bool,
+    /// Addresses with a mark, or a soft bounce recent enough to matter at `at`.
+    pub states: HashMap<String, AddressState>,
+    /// Email domains confirmed non-existent.
+    pub nonexistent_domains: HashSet<String>,
+    /// Send times within the frequency window before `at`, per address (empty when
+    /// the tenant has no frequency cap).
+    pub recent_sends: HashMap<String, Vec<Ts>>,
+}

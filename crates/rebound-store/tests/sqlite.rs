@@ -1,0 +1,50 @@
+//! The shared suite on the embedded back end, each test in its own temporary data
+//! directory.
+
+#[macro_use]
+mod suite;
+
+use rebound_store::{SqliteStore, Store};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "rebound-store-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl suite::Harness for TempDir {
+    fn open(&self) -> Box<dyn Store> {
+        Box::new(SqliteStore::open_dir(&self.0).unwrap())
+    }
+}
+
+store_suite!(TempDir::new(), proptest_cases = 256);
+
+#[test]
+fn the_database_is_one_file_in_wal_mode() {
+    let dir = TempDir::new();
+    let _s = SqliteStore::open_dir(&dir.0).unwrap();
+    assert!(dir.0.join("rebound.db").is_file());
+    let c = rusqlite::Connection::open(dir.0.join("rebound.db")).unwrap();
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
