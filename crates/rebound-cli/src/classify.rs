@@ -17,14 +17,8 @@ pub struct Args {
     /// Print a readable explanation for people instead of JSON.
     #[arg(long)]
     explain: bool,
-    /// A rule file consulted before the built-in rules (repeatable; first wins). Also REBOUND_RULES.
-    #[arg(
-        long = "rules",
-        value_name = "FILE",
-        env = "REBOUND_RULES",
-        value_delimiter = ':'
-    )]
-    rules: Vec<PathBuf>,
+    #[command(flatten)]
+    rules: RuleFiles,
     /// The remote host that sent the replies, for provider-specific rules.
     #[arg(long)]
     host: Option<String>,
@@ -48,6 +42,20 @@ struct JsonReply {
     status: Option<String>,
     text: Option<String>,
     host: Option<String>,
+}
+
+/// The user's rule files, as every command that classifies takes them.
+#[derive(clap::Args)]
+pub struct RuleFiles {
+    /// A rule file consulted before the built-in rules (repeatable; first wins). Also
+    /// REBOUND_RULES, colon-separated.
+    #[arg(
+        long = "rules",
+        value_name = "FILE",
+        env = "REBOUND_RULES",
+        value_delimiter = ':'
+    )]
+    pub rules: Vec<PathBuf>,
 }
 
 /// Loads the user's rule files on top of the built-in ones.
@@ -81,7 +89,7 @@ pub fn load_classifier(paths: &[PathBuf]) -> Result<&'static Classifier> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let classifier = load_classifier(&args.rules)?;
+    let classifier = load_classifier(&args.rules.rules)?;
     let stdin = io::stdin();
     let mut input = io::BufReader::with_capacity(1 << 16, stdin.lock());
     let stdout = io::stdout();

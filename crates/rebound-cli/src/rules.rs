@@ -1,5 +1,6 @@
 //! `rebound rules`: check a user's rule file before trusting it.
 
+use crate::classify::RuleFiles;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use rebound_classify::{Classifier, Scratch, reply::Reply, ruleset};
@@ -15,25 +16,15 @@ pub enum Command {
     },
     /// Print every example reply of the rules in force, one per line (a realistic mix for benchmarks).
     Examples {
-        #[arg(
-            long = "rules",
-            value_name = "FILE",
-            env = "REBOUND_RULES",
-            value_delimiter = ':'
-        )]
-        rules: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RuleFiles,
     },
     /// Print the vocabulary (categories, reasons, scopes) as Markdown: docs/vocabulary.md.
     Vocabulary,
     /// List the rules in force (user files first), one per line.
     List {
-        #[arg(
-            long = "rules",
-            value_name = "FILE",
-            env = "REBOUND_RULES",
-            value_delimiter = ':'
-        )]
-        rules: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RuleFiles,
     },
 }
 
@@ -41,7 +32,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
         Command::Check { files } => check(&files),
         Command::Examples { rules } => {
-            let c = crate::classify::load_classifier(&rules)?;
+            let c = crate::classify::load_classifier(&rules.rules)?;
             for r in c.rules() {
                 for ex in &r.examples {
                     println!("{}", ex.replace(['\n', '\r'], " "));
@@ -57,7 +48,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::List { rules } => {
-            let c = crate::classify::load_classifier(&rules)?;
+            let c = crate::classify::load_classifier(&rules.rules)?;
             for r in c.rules() {
                 println!(
                     "{}\t{}\t{}\t{}",
