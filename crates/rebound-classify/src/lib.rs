@@ -14,6 +14,7 @@ pub mod builtin;
 mod matcher;
 pub mod reply;
 pub mod ruleset;
+mod scan;
 
 use matcher::Matcher;
 pub use matcher::Scratch;
@@ -419,16 +420,37 @@ impl Classifier {
     }
 }
 
-/// `5.7.1` → (5, 7, 1); `X.7.1` → (0, 7, 1).
+/// `5.7.1` → (5, 7, 1); `X.7.1` → (0, 7, 1). Read byte by byte: it runs once per
+/// classified reply.
 fn status_key(code: &str) -> Option<(u8, u16, u16)> {
-    let mut parts = code.split('.');
-    let class = match parts.next()? {
-        "X" | "x" => 0,
-        c => c.parse().ok()?,
+    let b = code.as_bytes();
+    let class = match b.first()? {
+        b'X' | b'x' => 0,
+        c @ b'0'..=b'9' => c - b'0',
+        _ => return None,
     };
-    let subject = parts.next()?.parse().ok()?;
-    let detail = parts.next()?.parse().ok()?;
-    Some((class, subject, detail))
+    if b.get(1) != Some(&b'.') {
+        return None;
+    }
+    let (subject, used) = number(&b[2..])?;
+    let rest = &b[2 + used..];
+    if rest.first() != Some(&b'.') {
+        return None;
+    }
+    let (detail, used) = number(&rest[1..])?;
+    (used == rest.len() - 1).then_some((class, subject, detail))
+}
+
+/// A decimal number of one to three digits at the start of `b`, and its length.
+fn number(b: &[u8]) -> Option<(u16, usize)> {
+    let n = b.iter().take(4).take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || n > 3 {
+        return None;
+    }
+    Some((
+        b[..n].iter().fold(0u16, |v, &c| v * 10 + (c - b'0') as u16),
+        n,
+    ))
 }
 
 fn conclude(reason: Reason) -> Conclusion {
@@ -473,6 +495,17 @@ fn status_matches(pattern: &str, status: &str) -> bool {
     s == pattern || (s.starts_with(pattern) && s.as_bytes().get(pattern.len()) == Some(&b'.'))
 }
 
+/// Whether a reply code matches a pattern of its leading digits (`55` matches 550).
+fn code_matches(pattern: &str, code: u16) -> bool {
+    let digits = [
+        b'0' + (code / 100 % 10) as u8,
+        b'0' + (code / 10 % 10) as u8,
+        b'0' + (code % 10) as u8,
+    ];
+    let p = pattern.as_bytes();
+    p.len() <= 3 && digits.starts_with(p)
+}
+
 fn conditions_hold(rule: &Rule, reply: &Reply<'_>, host: Option<&str>, text: &[u8]) -> bool {
     if !rule.status.is_empty() {
         match reply.status {
@@ -482,11 +515,7 @@ fn conditions_hold(rule: &Rule, reply: &Reply<'_>, host: Option<&str>, text: &[u
     }
     if !rule.reply.is_empty() {
         match reply.code {
-            Some(c)
-                if rule
-                    .reply
-                    .iter()
-                    .any(|p| c.to_string().starts_with(p.as_str())) => {}
+            Some(c) if rule.reply.iter().any(|p| code_matches(p, c)) => {}
             _ => return false,
         }
     }

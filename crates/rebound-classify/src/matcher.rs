@@ -14,6 +14,7 @@
 //! instructions of one automaton over all fragments.
 
 use crate::ruleset::Rule;
+use crate::scan;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::RegexSet;
 use rustc_hash::FxHashMap;
@@ -95,49 +96,154 @@ struct WordEntry {
 /// An open-ended stem: (fragment id, stem bytes).
 type Stem = (u32, Box<[u8]>);
 
-/// FNV-1a: short keys, no allocation, and the map keys stay plain integers.
+/// The hash of a byte string, eight bytes at a time (the last chunk zero-padded),
+/// seeded with the length. Keys stay plain integers, and a word of up to eight bytes
+/// costs one load and one multiply.
 fn key_hash(b: &[u8]) -> u64 {
-    hash_more(FNV_START, b)
+    let mut h = seed(b.len());
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        h = mix(h, u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        h = mix(h, u64::from_le_bytes(buf));
+    }
+    h
 }
 
-const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+/// [`key_hash`] of `text[start..end]`, reading eight bytes at once when the text has
+/// them; the same value by construction.
+#[inline]
+fn run_hash(text: &[u8], start: usize, end: usize) -> u64 {
+    let len = end - start;
+    if len <= 8
+        && let Some(w) = text.get(start..start + 8)
+    {
+        let v = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        let mask = if len == 8 {
+            !0
+        } else {
+            (1u64 << (len * 8)) - 1
+        };
+        return mix(seed(len), v & mask);
+    }
+    key_hash(&text[start..end])
+}
 
 #[inline]
-fn hash_byte(h: u64, c: u8) -> u64 {
-    (h ^ c as u64).wrapping_mul(0x100_0000_01b3)
+fn seed(len: usize) -> u64 {
+    (len as u64 ^ 0x9e37_79b9_7f4a_7c15).wrapping_mul(0xff51_afd7_ed55_8ccd)
 }
 
-/// Continues a hash over more bytes: a pair key's hash extends its first word's.
-fn hash_more(h: u64, b: &[u8]) -> u64 {
-    b.iter().fold(h, |h, &c| hash_byte(h, c))
+#[inline]
+fn mix(h: u64, v: u64) -> u64 {
+    let x = (h ^ v).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 29)
+}
+
+/// The key of a word pair: the first word's hash combined with the hash of what
+/// follows it up to the end of the second word (separator included).
+#[inline]
+fn pair_hash(first: u64, rest: u64) -> u64 {
+    mix(first.rotate_left(17), rest)
+}
+
+/// A 65,536-bit filter over key hashes: a word whose bit is clear is no key, and
+/// most words of a reply are none, so most look-ups end here.
+struct KeyFilter(Box<[u64]>);
+
+impl KeyFilter {
+    fn new() -> KeyFilter {
+        KeyFilter(vec![0u64; 1024].into_boxed_slice())
+    }
+    fn insert(&mut self, h: u64) {
+        let bit = (h >> 48) as usize;
+        self.0[bit >> 6] |= 1 << (bit & 63);
+    }
+    #[inline]
+    fn may_contain(&self, h: u64) -> bool {
+        let bit = (h >> 48) as usize;
+        self.0[bit >> 6] & (1 << (bit & 63)) != 0
+    }
 }
 
 /// Normalises the reply text into `scratch.text` and finds its word runs with their
 /// hashes (computed once here, reused for pair keys).
+///
+/// ASCII replies (nearly all) take one fused pass: each whitespace-separated token is
+/// lower-cased into the output and its word runs hashed as it is copied, so the text
+/// is read once. Other text goes through [`crate::reply::normalize`] and a second scan.
 pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
     let Scratch {
-        text: out, runs, ..
+        text: out,
+        runs,
+        classes,
+        ..
     } = scratch;
     runs.clear();
-    crate::reply::normalize(text, out);
-    find_runs(out, runs);
+    if !text.is_ascii() {
+        crate::reply::normalize(text, out);
+        find_runs(out, runs);
+        return;
+    }
+    // Tokens are runs of non-space; kept tokens are copied a segment at a time, a
+    // segment being tokens one plain space apart (so a clean reply is one copy).
+    let b = text.as_bytes();
+    classes.fill(b);
+    out.clear();
+    out.reserve(b.len());
+    let mut seg: Option<(usize, usize)> = None;
+    let flush = |out: &mut Vec<u8>, (s, e): (usize, usize)| {
+        if !out.is_empty() {
+            out.push(b' ');
+        }
+        out.extend_from_slice(&b[s..e]);
+    };
+    scan::for_each_run(&classes.space, true, |s, e| {
+        if (b[s].is_ascii_digit() || b[s] == b'#') && crate::reply::is_code_token(&text[s..e]) {
+            return;
+        }
+        seg = match seg {
+            Some((ss, se)) if s == se + 1 && b[se] == b' ' => Some((ss, e)),
+            Some(done) => {
+                flush(out, done);
+                Some((s, e))
+            }
+            None => Some((s, e)),
+        };
+    });
+    if let Some(done) = seg {
+        flush(out, done);
+    }
+    scan::lower_in_place(out);
+    classes.fill(out);
+    scan::for_each_run(&classes.word, false, |s, e| {
+        runs.push((s as u32, e as u32, run_hash(out, s, e)));
+    });
 }
 
 /// The word runs of already normalised text, with their hashes.
 fn find_runs(bytes: &[u8], runs: &mut Vec<(u32, u32, u64)>) {
-    let mut i = 0;
-    while i < bytes.len() {
-        if !is_word_byte(bytes[i]) {
-            i += 1;
-            continue;
+    let mut start = None;
+    for (i, &c) in bytes.iter().enumerate() {
+        match (is_word_byte(c), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                runs.push((s as u32, i as u32, run_hash(bytes, s, i)));
+                start = None;
+            }
+            _ => {}
         }
-        let start = i;
-        let mut h = FNV_START;
-        while i < bytes.len() && is_word_byte(bytes[i]) {
-            h = hash_byte(h, bytes[i]);
-            i += 1;
-        }
-        runs.push((start as u32, i as u32, h));
+    }
+    if let Some(s) = start {
+        runs.push((
+            s as u32,
+            bytes.len() as u32,
+            run_hash(bytes, s, bytes.len()),
+        ));
     }
 }
 
@@ -146,6 +252,8 @@ pub(crate) struct Matcher {
     words: FxHashMap<u64, WordEntry>,
     /// Hash of the first three bytes of open-ended stems → (fragment id, stem bytes).
     stems: FxHashMap<u64, Vec<Stem>>,
+    /// The hashes of every key of `words` (first words) and `stems`.
+    filter: KeyFilter,
     /// The automaton over the fragments that are not indexed, and their ids.
     ac: Option<AhoCorasick>,
     ac_ids: Vec<u32>,
@@ -166,6 +274,7 @@ pub struct Scratch {
     runs: Vec<(u32, u32, u64)>,
     hits: Vec<(u32, u32, u32)>,
     pub(crate) rules: Vec<u32>,
+    classes: scan::Classes,
 }
 
 impl Matcher {
@@ -219,6 +328,7 @@ impl Matcher {
         }
         let mut words: FxHashMap<u64, WordEntry> = FxHashMap::default();
         let mut stems: FxHashMap<u64, Vec<Stem>> = FxHashMap::default();
+        let mut filter = KeyFilter::new();
         let mut ac_frags = Vec::new();
         let mut ac_ids = Vec::new();
         let mut ac_ascii = false;
@@ -235,23 +345,24 @@ impl Matcher {
                 let pair = runs.get(k + 1).filter(|&&(s2, e2)| {
                     b[e..s2].iter().all(u8::is_ascii) && (e2 < b.len() || !or)
                 });
+                let first = key_hash(&b[s..e]);
+                filter.insert(first);
                 let key = match pair {
                     Some(&(_, e2)) => {
-                        words.entry(key_hash(&b[s..e])).or_default().has_pairs = true;
-                        &b[s..e2]
+                        words.entry(first).or_default().has_pairs = true;
+                        pair_hash(first, key_hash(&b[e..e2]))
                     }
-                    None => &b[s..e],
+                    None => first,
                 };
                 words
-                    .entry(key_hash(key))
+                    .entry(key)
                     .or_default()
                     .cands
                     .push((id as u32, s as u32, b.into()));
             } else if runs.len() == 1 && runs[0] == (0, b.len()) && b.len() >= 3 && !ol {
-                stems
-                    .entry(key_hash(&b[..3]))
-                    .or_default()
-                    .push((id as u32, b.into()));
+                let key = key_hash(&b[..3]);
+                filter.insert(key);
+                stems.entry(key).or_default().push((id as u32, b.into()));
             } else {
                 ac_ascii |= core.is_ascii();
                 ac_frags.push(*core);
@@ -282,6 +393,7 @@ impl Matcher {
         Ok(Matcher {
             words,
             stems,
+            filter,
             ac,
             ac_ids,
             ac_ascii,
@@ -300,17 +412,21 @@ impl Matcher {
             runs,
             hits,
             rules,
+            ..
         } = scratch;
         hits.clear();
         rules.clear();
         let bytes = text.as_slice();
         for (r, &(start, i, h)) in runs.iter().enumerate() {
             let (start, i) = (start as usize, i as usize);
-            if let Some(entry) = self.words.get(&h) {
+            if self.filter.may_contain(h)
+                && let Some(entry) = self.words.get(&h)
+            {
                 // A pair key spans this word, ASCII punctuation or spaces, and the next word.
                 let pair = match runs.get(r + 1) {
                     Some(&(s2, e2, _)) if entry.has_pairs && bytes[i..s2 as usize].is_ascii() => {
-                        self.words.get(&hash_more(h, &bytes[i..e2 as usize]))
+                        self.words
+                            .get(&pair_hash(h, key_hash(&bytes[i..e2 as usize])))
                     }
                     _ => None,
                 };
@@ -327,7 +443,9 @@ impl Matcher {
             }
             if i - start >= 3
                 && !self.stems.is_empty()
-                && let Some(cands) = self.stems.get(&key_hash(&bytes[start..start + 3]))
+                && let h3 = run_hash(bytes, start, start + 3)
+                && self.filter.may_contain(h3)
+                && let Some(cands) = self.stems.get(&h3)
             {
                 for (id, stem) in cands {
                     if bytes[start..].starts_with(stem) {
@@ -357,8 +475,13 @@ impl Matcher {
                 }
             }
         }
-        if let Some(set) = &self.regexes {
-            for i in set.matches(&String::from_utf8_lossy(text)).iter() {
+        // The normalised text is UTF-8 by construction (ASCII lower-casing and whole
+        // characters only); `is_match` first, because `matches` allocates.
+        if let Some(set) = &self.regexes
+            && let Ok(t) = std::str::from_utf8(text)
+            && set.is_match(t)
+        {
+            for i in set.matches(t).iter() {
                 rules.push(self.regex_rule[i]);
             }
         }
