@@ -181,48 +181,117 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
         text: out,
         runs,
         classes,
+        segs,
         ..
     } = scratch;
     runs.clear();
+    segs.clear();
     if !text.is_ascii() {
         crate::reply::normalize(text, out);
         find_runs(out, runs);
         return;
     }
-    // Tokens are runs of non-space; kept tokens are copied a segment at a time, a
-    // segment being tokens one plain space apart (so a clean reply is one copy).
+    // The output is the input with a few edits: white space that is not one plain
+    // space is folded, and code tokens (`550-5.1.1`) are dropped. Only the places
+    // where an edit may be needed are visited; the text between them is copied whole.
     let b = text.as_bytes();
+    let n = b.len();
     classes.fill(b);
     out.clear();
-    out.reserve(b.len());
-    let mut seg: Option<(usize, usize)> = None;
-    let flush = |out: &mut Vec<u8>, (s, e): (usize, usize)| {
-        if !out.is_empty() {
-            out.push(b' ');
-        }
-        out.extend_from_slice(&b[s..e]);
-    };
-    scan::for_each_run(&classes.space, true, |s, e| {
-        if (b[s].is_ascii_digit() || b[s] == b'#') && crate::reply::is_code_token(&text[s..e]) {
-            return;
-        }
-        seg = match seg {
-            Some((ss, se)) if s == se + 1 && b[se] == b' ' => Some((ss, e)),
-            Some(done) => {
-                flush(out, done);
-                Some((s, e))
+    out.reserve(n);
+    let mut p = 0; // input consumed up to here
+    let mut pending_space = false;
+    let mut carry = !0u64; // the text is preceded by (virtual) space
+    for wi in 0..classes.space.len() {
+        let sp = classes.space[wi];
+        let before = (sp << 1) | (carry >> 63);
+        carry = sp;
+        let token_starts = !sp & before & classes.lead[wi];
+        let odd_space = sp & (!classes.plain[wi] | before);
+        let mut points = token_starts | odd_space;
+        while points != 0 {
+            let q = wi * 64 + points.trailing_zeros() as usize;
+            points &= points - 1;
+            if q < p {
+                continue;
             }
-            None => Some((s, e)),
-        };
-    });
-    if let Some(done) = seg {
-        flush(out, done);
+            if q >= n {
+                break;
+            }
+            if classes.is_space(q) {
+                // A run of white space to fold: [s, e).
+                let mut s = q;
+                while s > p && b[s - 1].is_ascii_whitespace() {
+                    s -= 1;
+                }
+                let e = scan::next(&classes.space, q, true).min(n);
+                emit(out, segs, b, p, s, &mut pending_space);
+                pending_space = true;
+                p = e;
+            } else {
+                let e = scan::next(&classes.space, q, false).min(n);
+                if !crate::reply::is_code_token(&text[q..e]) {
+                    continue;
+                }
+                // Drop the token and the single space before it (if it was copied).
+                let s = if q > p { q - 1 } else { q };
+                emit(out, segs, b, p, s, &mut pending_space);
+                if s > p {
+                    pending_space = true;
+                }
+                p = scan::next(&classes.space, e, true).min(n);
+                if p > e {
+                    pending_space = true;
+                }
+            }
+        }
     }
+    let end = b[p.min(n)..]
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(p, |i| p + i + 1);
+    emit(out, segs, b, p.min(n), end, &mut pending_space);
     scan::lower_in_place(out);
-    classes.fill(out);
+    // The output's word runs are the input's, inside the copied segments (a segment
+    // starts and ends at a token boundary, so no run crosses one), shifted.
+    let mut k = 0;
     scan::for_each_run(&classes.word, false, |s, e| {
-        runs.push((s as u32, e as u32, run_hash(out, s, e)));
+        while k < segs.len() && (segs[k].1 as usize) <= s {
+            k += 1;
+        }
+        if let Some(&(from, to, at)) = segs.get(k)
+            && from as usize <= s
+            && e <= to as usize
+        {
+            let (s, e) = (
+                s - from as usize + at as usize,
+                e - from as usize + at as usize,
+            );
+            runs.push((s as u32, e as u32, run_hash(out, s, e)));
+        }
     });
+}
+
+/// Appends a piece of copied text, preceded by one space if one is pending and the
+/// output is not empty.
+#[inline]
+fn emit(
+    out: &mut Vec<u8>,
+    segs: &mut Vec<(u32, u32, u32)>,
+    b: &[u8],
+    start: usize,
+    end: usize,
+    pending_space: &mut bool,
+) {
+    if start >= end {
+        return;
+    }
+    if *pending_space && !out.is_empty() {
+        out.push(b' ');
+    }
+    *pending_space = false;
+    segs.push((start as u32, end as u32, out.len() as u32));
+    out.extend_from_slice(&b[start..end]);
 }
 
 /// The word runs of already normalised text, with their hashes.
@@ -275,6 +344,8 @@ pub struct Scratch {
     hits: Vec<(u32, u32, u32)>,
     pub(crate) rules: Vec<u32>,
     classes: scan::Classes,
+    /// Copied pieces of the text: input start, input end, output start.
+    segs: Vec<(u32, u32, u32)>,
 }
 
 impl Matcher {
@@ -555,6 +626,25 @@ mod tests {
                 "{s:?}"
             );
             assert_eq!(scratch.runs, want_runs, "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn preparing_any_ascii_text_equals_normalising_then_finding_runs(
+            text in "[ \t\n\x0bab5Z0#.;-]{0,90}|(550|5\\.1\\.1|550-5\\.1\\.1|#5\\.2\\.2| |  |\t|User|x-y|1\\.2\\.3\\.4){0,20}"
+        ) {
+            let mut scratch = Scratch::default();
+            prepare(&text, &mut scratch);
+            let mut want = Vec::new();
+            crate::reply::normalize(&text, &mut want);
+            let mut want_runs = Vec::new();
+            find_runs(&want, &mut want_runs);
+            proptest::prop_assert_eq!(
+                String::from_utf8_lossy(&scratch.text),
+                String::from_utf8_lossy(&want)
+            );
+            proptest::prop_assert_eq!(&scratch.runs, &want_runs);
         }
     }
 }

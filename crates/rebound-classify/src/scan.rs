@@ -15,44 +15,84 @@
 pub(crate) struct Classes {
     pub space: Vec<u64>,
     pub word: Vec<u64>,
+    /// The plain space byte `' '` (white space that needs no folding when single).
+    pub plain: Vec<u64>,
+    /// An ASCII digit or `#`: where a code token (`550-5.1.1`, `#5.1.1`) can begin.
+    pub lead: Vec<u64>,
 }
 
 impl Classes {
     /// Classifies `text` into `self`, reusing its memory.
     pub fn fill(&mut self, text: &[u8]) {
-        let words = text.len() / 64 + 1;
-        self.space.clear();
-        self.word.clear();
-        self.space.resize(words, 0);
-        self.word.resize(words, 0);
-        let mut blocks = text.chunks_exact(16);
-        let mut at = 0;
-        for block in &mut blocks {
-            let (s, w) = block_masks(block.try_into().unwrap_or(&[b' '; 16]));
-            self.set(at, s, w);
-            at += 16;
+        for v in [
+            &mut self.space,
+            &mut self.word,
+            &mut self.plain,
+            &mut self.lead,
+        ] {
+            v.clear();
         }
-        let rest = blocks.remainder();
-        let mut last = [b' '; 16];
+        let mut words = text.chunks_exact(64);
+        for w in &mut words {
+            let m = word_masks(w);
+            self.push(m);
+        }
+        // The last, partial word is padded with spaces; there is always one, so
+        // every run of non-space ends inside the bits.
+        let rest = words.remainder();
+        let mut last = [b' '; 64];
         last[..rest.len()].copy_from_slice(rest);
-        let (s, w) = block_masks(&last);
-        self.set(at, s, w);
-        // Everything past the padded last block is space too.
-        let past = at + 16;
-        if past / 64 < words {
-            self.space[past / 64] |= !0u64 << (past % 64);
-            for x in &mut self.space[past / 64 + 1..] {
-                *x = !0;
-            }
-        }
+        self.push(word_masks(&last));
     }
 
-    /// Puts a block's masks at bit `at` (a multiple of 16, so a block never spans
-    /// two words).
-    fn set(&mut self, at: usize, space: u16, word: u16) {
-        let (i, shift) = (at / 64, at % 64);
-        self.space[i] |= (space as u64) << shift;
-        self.word[i] |= (word as u64) << shift;
+    fn push(&mut self, m: [u64; 4]) {
+        self.space.push(m[0]);
+        self.word.push(m[1]);
+        self.plain.push(m[2]);
+        self.lead.push(m[3]);
+    }
+
+    /// Whether byte `i` is white space.
+    #[inline]
+    pub fn is_space(&self, i: usize) -> bool {
+        self.space[i / 64] >> (i % 64) & 1 == 1
+    }
+}
+
+/// The four classes of 64 bytes, one bit per byte: space, word, plain, lead.
+#[inline]
+fn word_masks(bytes: &[u8]) -> [u64; 4] {
+    let mut out = [0u64; 4];
+    for (k, block) in bytes.chunks_exact(16).enumerate() {
+        let m = block_masks(block.try_into().unwrap_or(&[b' '; 16]));
+        let shift = 16 * k;
+        out[0] |= (m.space as u64) << shift;
+        out[1] |= (m.word as u64) << shift;
+        out[2] |= (m.plain as u64) << shift;
+        out[3] |= (m.lead as u64) << shift;
+    }
+    out
+}
+
+/// The first position at or after `from` whose bit is set (or, with `invert`, clear);
+/// `bits.len() * 64` if there is none.
+#[inline]
+pub(crate) fn next(bits: &[u64], from: usize, invert: bool) -> usize {
+    let flip = if invert { !0 } else { 0 };
+    let mut w = from / 64;
+    if w >= bits.len() {
+        return bits.len() * 64;
+    }
+    let mut x = (bits[w] ^ flip) & (!0u64 << (from % 64));
+    loop {
+        if x != 0 {
+            return w * 64 + x.trailing_zeros() as usize;
+        }
+        w += 1;
+        if w == bits.len() {
+            return bits.len() * 64;
+        }
+        x = bits[w] ^ flip;
     }
 }
 
@@ -62,25 +102,47 @@ impl Classes {
 #[inline]
 pub(crate) fn for_each_run(bits: &[u64], invert: bool, mut f: impl FnMut(usize, usize)) {
     let flip = if invert { !0 } else { 0 };
+    let get = |w: usize| bits[w] ^ flip;
     let mut carry = 0u64;
-    let mut open = 0usize;
-    for (wi, &raw) in bits.iter().enumerate() {
-        let x = raw ^ flip;
-        let prev = (x << 1) | carry;
+    let mut wi = 0;
+    while wi < bits.len() {
+        let x = get(wi);
+        let mut starts = x & !((x << 1) | carry);
         carry = x >> 63;
-        let mut starts = x & !prev;
-        let mut ends = !x & prev;
-        // Starts and ends alternate; take whichever comes first.
-        while starts | ends != 0 {
-            let s = starts.trailing_zeros();
-            let e = ends.trailing_zeros();
-            if e < s {
-                f(open, wi * 64 + e as usize);
-                ends &= ends - 1;
-            } else {
-                open = wi * 64 + s as usize;
-                starts &= starts - 1;
+        let here = wi;
+        wi += 1;
+        while starts != 0 {
+            let s = starts.trailing_zeros() as usize;
+            starts &= starts - 1;
+            // The run ends at the first clear bit at or after s.
+            let rest = !x >> s;
+            if rest != 0 {
+                f(
+                    here * 64 + s,
+                    here * 64 + s + rest.trailing_zeros() as usize,
+                );
+                continue;
             }
+            // It runs on into the next words.
+            let mut w = here + 1;
+            loop {
+                if w == bits.len() {
+                    return;
+                }
+                let y = !get(w);
+                if y != 0 {
+                    let end = w * 64 + y.trailing_zeros() as usize;
+                    f(here * 64 + s, end);
+                    // No later start can be in `x` (the run filled it to the end).
+                    // Go on from word `w`: with the carry set, its bits before `end`
+                    // (all set, all part of this run) cannot start another run.
+                    wi = w;
+                    carry = 1;
+                    break;
+                }
+                w += 1;
+            }
+            break;
         }
     }
 }
@@ -94,9 +156,17 @@ pub(crate) fn lower_in_place(buf: &mut [u8]) {
     blocks.into_remainder().make_ascii_lowercase();
 }
 
+/// The classes of one block of sixteen bytes, a bit per byte.
+struct Masks {
+    space: u16,
+    word: u16,
+    plain: u16,
+    lead: u16,
+}
+
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn block_masks(block: &[u8; 16]) -> (u16, u16) {
+fn block_masks(block: &[u8; 16]) -> Masks {
     use std::arch::x86_64::*;
     // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are always
     // available; `block` is sixteen readable bytes and the load needs no alignment.
@@ -110,31 +180,43 @@ fn block_masks(block: &[u8; 16]) -> (u16, u16) {
                 _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
             )
         };
+        let plain = _mm_cmpeq_epi8(x, _mm_set1_epi8(b' ' as i8));
         let space = _mm_or_si128(
-            _mm_cmpeq_epi8(x, _mm_set1_epi8(b' ' as i8)),
+            plain,
             _mm_andnot_si128(
                 _mm_cmpeq_epi8(x, _mm_set1_epi8(0x0b)),
                 between(x, b'\t', b'\r'),
             ),
         );
         let folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
-        let word = _mm_or_si128(between(x, b'0', b'9'), between(folded, b'a', b'z'));
-        (
-            _mm_movemask_epi8(space) as u16,
-            _mm_movemask_epi8(word) as u16,
-        )
+        let digit = between(x, b'0', b'9');
+        let word = _mm_or_si128(digit, between(folded, b'a', b'z'));
+        let lead = _mm_or_si128(digit, _mm_cmpeq_epi8(x, _mm_set1_epi8(b'#' as i8)));
+        Masks {
+            space: _mm_movemask_epi8(space) as u16,
+            word: _mm_movemask_epi8(word) as u16,
+            plain: _mm_movemask_epi8(plain) as u16,
+            lead: _mm_movemask_epi8(lead) as u16,
+        }
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn block_masks(block: &[u8; 16]) -> (u16, u16) {
-    let (mut s, mut w) = (0u16, 0u16);
+fn block_masks(block: &[u8; 16]) -> Masks {
+    let mut m = Masks {
+        space: 0,
+        word: 0,
+        plain: 0,
+        lead: 0,
+    };
     for (j, &c) in block.iter().enumerate() {
-        s |= (c.is_ascii_whitespace() as u16) << j;
-        w |= (c.is_ascii_alphanumeric() as u16) << j;
+        m.space |= (c.is_ascii_whitespace() as u16) << j;
+        m.word |= (c.is_ascii_alphanumeric() as u16) << j;
+        m.plain |= ((c == b' ') as u16) << j;
+        m.lead |= ((c.is_ascii_digit() || c == b'#') as u16) << j;
     }
-    (s, w)
+    m
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -180,6 +262,30 @@ mod tests {
             for i in text.len()..c.space.len() * 64 {
                 prop_assert!(bit(&c.space, i) && !bit(&c.word, i), "padding at {}", i);
             }
+        }
+
+        #[test]
+        fn runs_agree_with_a_byte_walk(bits in proptest::collection::vec(any::<u64>(), 1..5), sparse in any::<bool>(), invert in any::<bool>()) {
+            // Make the last word end with a clear bit (set, inverted) as the padding does.
+            let mut bits = bits;
+            if sparse {
+                for b in &mut bits { *b &= b.rotate_left(7); }
+            }
+            let last = bits.len() - 1;
+            if invert { bits[last] |= 1 << 63 } else { bits[last] &= !(1 << 63) }
+            let get = |i: usize| (bits[i / 64] >> (i % 64) & 1 == 1) != invert;
+            let mut want = Vec::new();
+            let mut open = None;
+            for i in 0..bits.len() * 64 {
+                match (get(i), open) {
+                    (true, None) => open = Some(i),
+                    (false, Some(s)) => { want.push((s, i)); open = None; }
+                    _ => {}
+                }
+            }
+            let mut got = Vec::new();
+            for_each_run(&bits, invert, |s, e| got.push((s, e)));
+            prop_assert_eq!(got, want);
         }
 
         #[test]
