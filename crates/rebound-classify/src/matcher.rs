@@ -16,7 +16,7 @@
 use crate::ruleset::Rule;
 use crate::scan;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex::RegexSet;
+use regex::bytes::RegexSet;
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
@@ -134,21 +134,96 @@ fn run_hash(text: &[u8], start: usize, end: usize) -> u64 {
 }
 
 #[inline]
-fn seed(len: usize) -> u64 {
+const fn seed(len: usize) -> u64 {
     (len as u64 ^ 0x9e37_79b9_7f4a_7c15).wrapping_mul(0xff51_afd7_ed55_8ccd)
 }
 
 #[inline]
-fn mix(h: u64, v: u64) -> u64 {
+const fn mix(h: u64, v: u64) -> u64 {
     let x = (h ^ v).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     x ^ (x >> 29)
 }
 
-/// The key of a word pair: the first word's hash combined with the hash of what
-/// follows it up to the end of the second word (separator included).
+/// The key of a word pair: the two words' hashes and the separator between them
+/// (nearly always one space, whose hash is a constant), so the text side combines
+/// hashes it already has.
 #[inline]
-fn pair_hash(first: u64, rest: u64) -> u64 {
-    mix(first.rotate_left(17), rest)
+fn pair_hash(first: u64, sep: &[u8], second: u64) -> u64 {
+    let sep = if sep == b" " {
+        SPACE_HASH
+    } else {
+        key_hash(sep)
+    };
+    mix(mix(first.rotate_left(17), sep), second)
+}
+
+/// `key_hash(b" ")`, worked out at compile time (a test checks it).
+const SPACE_HASH: u64 = mix(seed(1), b' ' as u64);
+
+/// A read-only map from key hashes to values: open addressing with linear probing at
+/// a quarter full, so a look-up is one or two compares. Keys are already good hashes.
+struct KeyTable<V> {
+    keys: Box<[u64]>,
+    slots: Box<[u32]>,
+    values: Vec<V>,
+    mask: usize,
+}
+
+impl<V> KeyTable<V> {
+    fn from_map(map: FxHashMap<u64, V>) -> KeyTable<V> {
+        let size = (map.len() * 4).next_power_of_two().max(16);
+        let mut keys = vec![0u64; size].into_boxed_slice();
+        let mut slots = vec![0u32; size].into_boxed_slice();
+        let mut values = Vec::with_capacity(map.len());
+        let mask = size - 1;
+        for (k, v) in map {
+            let k = Self::nonzero(k);
+            let mut i = Self::home(k, mask);
+            while keys[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            keys[i] = k;
+            slots[i] = values.len() as u32;
+            values.push(v);
+        }
+        KeyTable {
+            keys,
+            slots,
+            values,
+            mask,
+        }
+    }
+
+    /// Zero marks an empty slot, so a key of zero is stored as one.
+    #[inline]
+    fn nonzero(k: u64) -> u64 {
+        k | (k == 0) as u64
+    }
+
+    #[inline]
+    fn home(k: u64, mask: usize) -> usize {
+        (k >> 32) as usize & mask
+    }
+
+    #[inline]
+    fn get(&self, k: u64) -> Option<&V> {
+        let k = Self::nonzero(k);
+        let mut i = Self::home(k, self.mask);
+        loop {
+            let here = self.keys[i];
+            if here == k {
+                return self.values.get(self.slots[i] as usize);
+            }
+            if here == 0 {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
 }
 
 /// A 65,536-bit filter over key hashes: a word whose bit is clear is no key, and
@@ -318,9 +393,9 @@ fn find_runs(bytes: &[u8], runs: &mut Vec<(u32, u32, u64)>) {
 
 pub(crate) struct Matcher {
     /// Hash of the first word (or first two words) of indexed fragments → entry.
-    words: FxHashMap<u64, WordEntry>,
+    words: KeyTable<WordEntry>,
     /// Hash of the first three bytes of open-ended stems → (fragment id, stem bytes).
-    stems: FxHashMap<u64, Vec<Stem>>,
+    stems: KeyTable<Vec<Stem>>,
     /// The hashes of every key of `words` (first words) and `stems`.
     filter: KeyFilter,
     /// The automaton over the fragments that are not indexed, and their ids.
@@ -419,9 +494,9 @@ impl Matcher {
                 let first = key_hash(&b[s..e]);
                 filter.insert(first);
                 let key = match pair {
-                    Some(&(_, e2)) => {
+                    Some(&(s2, e2)) => {
                         words.entry(first).or_default().has_pairs = true;
-                        pair_hash(first, key_hash(&b[e..e2]))
+                        pair_hash(first, &b[e..s2], key_hash(&b[s2..e2]))
                     }
                     None => first,
                 };
@@ -455,15 +530,15 @@ impl Matcher {
             None
         } else {
             Some(
-                regex::RegexSetBuilder::new(&regex_src)
+                regex::bytes::RegexSetBuilder::new(&regex_src)
                     .size_limit(64 << 20)
                     .build()
                     .map_err(|e| e.to_string())?,
             )
         };
         Ok(Matcher {
-            words,
-            stems,
+            words: KeyTable::from_map(words),
+            stems: KeyTable::from_map(stems),
             filter,
             ac,
             ac_ids,
@@ -491,13 +566,12 @@ impl Matcher {
         for (r, &(start, i, h)) in runs.iter().enumerate() {
             let (start, i) = (start as usize, i as usize);
             if self.filter.may_contain(h)
-                && let Some(entry) = self.words.get(&h)
+                && let Some(entry) = self.words.get(h)
             {
                 // A pair key spans this word, ASCII punctuation or spaces, and the next word.
                 let pair = match runs.get(r + 1) {
-                    Some(&(s2, e2, _)) if entry.has_pairs && bytes[i..s2 as usize].is_ascii() => {
-                        self.words
-                            .get(&pair_hash(h, key_hash(&bytes[i..e2 as usize])))
+                    Some(&(s2, _, h2)) if entry.has_pairs && bytes[i..s2 as usize].is_ascii() => {
+                        self.words.get(pair_hash(h, &bytes[i..s2 as usize], h2))
                     }
                     _ => None,
                 };
@@ -516,7 +590,7 @@ impl Matcher {
                 && !self.stems.is_empty()
                 && let h3 = run_hash(bytes, start, start + 3)
                 && self.filter.may_contain(h3)
-                && let Some(cands) = self.stems.get(&h3)
+                && let Some(cands) = self.stems.get(h3)
             {
                 for (id, stem) in cands {
                     if bytes[start..].starts_with(stem) {
@@ -546,13 +620,11 @@ impl Matcher {
                 }
             }
         }
-        // The normalised text is UTF-8 by construction (ASCII lower-casing and whole
-        // characters only); `is_match` first, because `matches` allocates.
+        // `is_match` first, because `matches` allocates.
         if let Some(set) = &self.regexes
-            && let Ok(t) = std::str::from_utf8(text)
-            && set.is_match(t)
+            && set.is_match(text)
         {
-            for i in set.matches(t).iter() {
+            for i in set.matches(text).iter() {
                 rules.push(self.regex_rule[i]);
             }
         }
@@ -627,6 +699,11 @@ mod tests {
             );
             assert_eq!(scratch.runs, want_runs, "{s:?}");
         }
+    }
+
+    #[test]
+    fn the_space_hash_is_the_hash_of_a_space() {
+        assert_eq!(SPACE_HASH, key_hash(b" "));
     }
 
     proptest::proptest! {
