@@ -100,37 +100,37 @@ type Stem = (u32, Box<[u8]>);
 /// seeded with the length. Keys stay plain integers, and a word of up to eight bytes
 /// costs one load and one multiply.
 fn key_hash(b: &[u8]) -> u64 {
-    let mut h = seed(b.len());
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        h = mix(h, u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+    run_hash(b, 0, b.len())
+}
+
+/// [`key_hash`] of `text[start..end]`. The last chunk is read as eight bytes and
+/// masked when the text goes on that far, else byte by byte; same value either way.
+#[inline]
+fn run_hash(text: &[u8], start: usize, end: usize) -> u64 {
+    let mut h = seed(end - start);
+    let mut at = start;
+    while at + 8 <= end {
+        h = mix(h, load8(&text[at..at + 8]));
+        at += 8;
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..rest.len()].copy_from_slice(rest);
-        h = mix(h, u64::from_le_bytes(buf));
+    let left = end - at;
+    if left > 0 {
+        let v = match text.get(at..at + 8) {
+            Some(w) => load8(w) & ((1u64 << (left * 8)) - 1),
+            None => text[at..end]
+                .iter()
+                .enumerate()
+                .fold(0u64, |v, (i, &c)| v | (c as u64) << (8 * i)),
+        };
+        h = mix(h, v);
     }
     h
 }
 
-/// [`key_hash`] of `text[start..end]`, reading eight bytes at once when the text has
-/// them; the same value by construction.
+/// Eight bytes as a little-endian number.
 #[inline]
-fn run_hash(text: &[u8], start: usize, end: usize) -> u64 {
-    let len = end - start;
-    if len <= 8
-        && let Some(w) = text.get(start..start + 8)
-    {
-        let v = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
-        let mask = if len == 8 {
-            !0
-        } else {
-            (1u64 << (len * 8)) - 1
-        };
-        return mix(seed(len), v & mask);
-    }
-    key_hash(&text[start..end])
+fn load8(w: &[u8]) -> u64 {
+    u64::from_le_bytes(w.try_into().unwrap_or([0; 8]))
 }
 
 #[inline]
