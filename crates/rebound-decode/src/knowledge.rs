@@ -223,6 +223,10 @@ pub const RECIPIENT_PHRASES: &[&str] = &[
     "error, address: ",
 ];
 
+/// Phrases that end a line introducing the original sender on the next line
+/// (Exim: "A message sent by\n\n  <sender@example.org>\n\ncould not be delivered").
+pub const SENDER_INTRODUCTIONS: &[&str] = &["a message sent by", "message sent by", "sent by"];
+
 /// Phrases that, at the start of a line, mean "this line is the sender or the original
 /// message, not a failed recipient".
 pub const NOT_RECIPIENT_PREFIXES: &[&str] = &[
@@ -283,6 +287,10 @@ pub const FAMILY_MARKERS: &[(&str, &str)] = &[
     ("courier", "this is a delivery status notification"),
     ("mfilter", "-------server message"),
     ("trendmicro", "sent <<< rcpt to"),
+    (
+        "trendmicro",
+        "message from interscan messaging security suite",
+    ),
     ("kddi", "could not be delivered to:"),
     ("mailfoundry", "unable to deliver message to:"),
     ("x1", "---the following addresses had delivery errors---"),

@@ -321,7 +321,28 @@ fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifi
         if matches!(r.kind, Kind::Bounce | Kind::Delay | Kind::Delivered) {
             let reply = Reply::from_parts(r.reply_code, r.status.as_deref(), &r.diagnostic)
                 .with_host(r.remote_mta.as_deref());
-            r.verdict = Some(classifier.classify(&reply, &mut scratch));
+            let mut verdict = classifier.classify(&reply, &mut scratch);
+            if verdict.reason == rebound_vocab::Reason::Expired
+                && let Some(head) = sisimai::before_expiry(&r.diagnostic)
+            {
+                // The MTA gave up retrying; the remote server's own words before that
+                // say why it retried (`450 4.2.2 Mailbox full ... Giving up`). A
+                // specific cause is the reason; a technical one leaves it expired.
+                let cause = classifier.classify(
+                    &Reply::from_parts(r.reply_code, r.status.as_deref(), head)
+                        .with_host(r.remote_mta.as_deref()),
+                    &mut scratch,
+                );
+                if cause.evidence.source == rebound_classify::Source::Text
+                    && !matches!(
+                        cause.category,
+                        rebound_vocab::Category::Technical | rebound_vocab::Category::Other
+                    )
+                {
+                    verdict = cause;
+                }
+            }
+            r.verdict = Some(verdict);
         }
         r.sisimai = sisimai::view(r, sisimai_format);
     }

@@ -33,6 +33,7 @@ pub fn read(view: &View) -> Vec<Recipient> {
     if out.is_empty() {
         return out;
     }
+    complete_from_transcript(view, &mut out);
     // Where the DSN gives no diagnostic, the report's text often does.
     let needs_text = out.iter().any(|r| r.diagnostic.trim().is_empty());
     if needs_text {
@@ -52,6 +53,49 @@ pub fn read(view: &View) -> Vec<Recipient> {
         }
     }
     out
+}
+
+/// Sendmail cuts a long reply short in `Diagnostic-Code` but quotes it whole in the
+/// transcript of the session (`<<< 552-5.7.0 ...` lines) in the report text: a
+/// diagnostic that is the start of a transcribed reply is replaced by the whole reply.
+fn complete_from_transcript(view: &View, out: &mut [Recipient]) {
+    if !out.iter().any(|r| !r.diagnostic.is_empty()) {
+        return;
+    }
+    let mut replies: Vec<String> = Vec::new();
+    for t in &view.texts {
+        let mut cur = String::new();
+        for line in t.lines() {
+            match line.trim_start().strip_prefix("<<<") {
+                Some(rest) => {
+                    if !cur.is_empty() {
+                        cur.push(' ');
+                    }
+                    cur.push_str(rest.trim());
+                }
+                None if !cur.is_empty() => replies.push(text::squash(&std::mem::take(&mut cur))),
+                None => {}
+            }
+        }
+        if !cur.is_empty() {
+            replies.push(text::squash(&cur));
+        }
+    }
+    if replies.is_empty() {
+        return;
+    }
+    for r in out.iter_mut() {
+        let d = text::squash(&r.diagnostic);
+        if d.len() < 16 {
+            continue;
+        }
+        if let Some(whole) = replies
+            .iter()
+            .find(|rep| rep.len() > d.len() && rep.starts_with(&d))
+        {
+            r.diagnostic = whole.clone();
+        }
+    }
 }
 
 /// Parses the text of one delivery-status part.

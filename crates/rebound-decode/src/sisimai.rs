@@ -7,33 +7,76 @@
 use crate::{Kind, Recipient};
 use rebound_classify::Source;
 use rebound_vocab::Category;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
-/// Reasons for which Sisimai calls the address itself permanently undeliverable.
-const HARD_REASONS: &[&str] = &["userunknown", "hostunknown", "hasmoved", "notaccept"];
+/// `data/sisimai.toml`, read once.
+#[derive(Deserialize)]
+struct Tables {
+    hard_reasons: Vec<String>,
+    routing_phrases: Vec<String>,
+    expiry_phrases: Vec<String>,
+    status: HashMap<String, String>,
+    refined: HashMap<String, String>,
+}
 
-/// The status Sisimai reports for a reason when the report gave none.
-const STATUS_FOR_REASON: &[(&str, &str)] = &[
-    ("userunknown", "5.1.1"),
-    ("hostunknown", "5.1.2"),
-    ("hasmoved", "5.1.6"),
-    ("mailboxfull", "5.2.2"),
-    ("exceedlimit", "5.2.3"),
-    ("mesgtoobig", "5.3.4"),
-    ("suspend", "5.2.1"),
-    ("norelaying", "5.7.1"),
-    ("securityerror", "5.7.1"),
-    ("virusdetected", "5.7.1"),
-    ("spamdetected", "5.7.1"),
-    ("blocked", "5.7.1"),
-    ("expired", "4.4.7"),
-    ("networkerror", "5.4.0"),
-    ("systemerror", "5.3.0"),
-    ("contenterror", "5.6.0"),
-];
+static TABLES: LazyLock<Tables> = LazyLock::new(|| {
+    toml::from_str(include_str!("../data/sisimai.toml")).expect("data/sisimai.toml is valid")
+});
+
+/// Reason names as `&'static str` (the view hands out static names): every name
+/// the tables use, interned once.
+static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let t = &*TABLES;
+    let mut v: Vec<&'static str> = Vec::new();
+    for n in t
+        .status
+        .values()
+        .chain(t.refined.keys())
+        .chain(&t.hard_reasons)
+    {
+        if !v.iter().any(|x| x == n) {
+            v.push(Box::leak(n.clone().into_boxed_str()));
+        }
+    }
+    v
+});
+
+fn intern(name: &str) -> Option<&'static str> {
+    NAMES.iter().copied().find(|n| *n == name)
+}
+
+/// The reason Sisimai reads in a status code on its own, if the code is specific.
+pub fn status_name(status: &str) -> Option<&'static str> {
+    TABLES.status.get(status).and_then(|n| intern(n))
+}
+
+/// Whether the text names a failure of name service or routing.
+fn is_routing_failure(diag: &str) -> bool {
+    let l = crate::text::lower(diag);
+    TABLES
+        .routing_phrases
+        .iter()
+        .any(|p| l.contains(p.as_str()))
+}
+
+/// The part of a diagnostic before the sending MTA's "gave up retrying" sentence,
+/// when there is such a sentence and something before it.
+pub fn before_expiry(diag: &str) -> Option<&str> {
+    let l = crate::text::lower(diag);
+    let at = TABLES
+        .expiry_phrases
+        .iter()
+        .filter_map(|p| l.find(p.as_str()))
+        .min()?;
+    let head = diag.get(..at)?.trim();
+    (!head.is_empty()).then_some(head)
+}
 
 /// Formats whose report states the failure in the MTA's own words rather than relaying
 /// a remote SMTP reply: what they say about the recipient is taken as it stands.
-const SELF_STATED_FORMATS: &[&str] = &["exchange", "domino", "notes", "imail"];
+const SELF_STATED_FORMATS: &[&str] = &["exchange", "domino", "notes", "imail", "trendmicro"];
 
 /// The Sisimai view of a fact whose kind and verdict are known; `format` is the reader
 /// that understood the report.
@@ -48,7 +91,9 @@ pub fn view(r: &Recipient, format: &str) -> crate::SisimaiView {
     let transient = is_transient(r);
     crate::SisimaiView {
         reason,
-        hardbounce: matches!(r.kind, Kind::Bounce) && !transient && HARD_REASONS.contains(&reason),
+        hardbounce: matches!(r.kind, Kind::Bounce)
+            && !transient
+            && TABLES.hard_reasons.iter().any(|h| h == reason),
     }
 }
 
@@ -67,10 +112,40 @@ fn status_subject(r: &Recipient) -> Option<u8> {
         .and_then(|d| d.parse().ok())
 }
 
+/// Whether a status code says more than its class (`5.0.0`, `4.0.0` and Sisimai's own
+/// `5.0.9NN` say nothing specific).
+fn is_specific_status(s: &str) -> bool {
+    !(s.ends_with(".0.0") || s.get(1..5) == Some(".0.9"))
+}
+
+/// The reason the verdict gives, read as Sisimai reads it: a verdict decided by wording
+/// keeps the classifier's Sisimai name; one decided by the status code alone (or by
+/// nothing better than a generic phrase or the reply code) takes Sisimai's reading of
+/// that status code.
+fn verdict_reason(r: &Recipient) -> &'static str {
+    let Some(v) = r.verdict.as_ref() else {
+        return "undefined";
+    };
+    match v.evidence.source {
+        Source::Text => v.sisimai_reason,
+        Source::Status | Source::GenericText | Source::ReplyCode | Source::None => {
+            let status = r.status.as_deref().filter(|s| is_specific_status(s));
+            if let Some(name) = status.and_then(status_name) {
+                return name;
+            }
+            match status.and_then(|s| s.get(..3)).map(|s| &s[1..]) {
+                Some(".6") => "contenterror",
+                Some(".7") => "securityerror",
+                _ => v.sisimai_reason,
+            }
+        }
+    }
+}
+
 /// The reason of a bounce or delay: the classifier's, refined by what the structure of
 /// the report says (which command was refused, whether the failure was final).
 fn bounce_reason(r: &Recipient, format: &str) -> &'static str {
-    let v = r.verdict.as_ref().map_or("undefined", |v| v.sisimai_reason);
+    let mut v = verdict_reason(r);
     // A temporary trouble that says nothing about the sender (a sender's bad
     // reputation keeps its name even when the refusal is temporary).
     let technical = r
@@ -93,10 +168,18 @@ fn bounce_reason(r: &Recipient, format: &str) -> &'static str {
         .diagnostic_type
         .as_deref()
         .is_some_and(|t| t.eq_ignore_ascii_case("x-unix"));
-    if local_program && !from_text && v != "systemerror" {
+    // Only a local program's exit status (`77`), without words: the status code says
+    // what the failure was.
+    let bare_exit_status = r.diagnostic.trim().bytes().all(|b| b.is_ascii_digit());
+    if local_program && !from_text && !(v == "systemerror" && bare_exit_status) {
         // A local delivery program (a pipe, a mail filter) failed, and the text says
         // nothing more specific.
         return "mailererror";
+    }
+    let routing = technical && is_routing_failure(&r.diagnostic);
+    if routing && !matches!(v, "hostunknown" | "notaccept") {
+        // Name service or routing failed: that stays the reason, retried or not.
+        return "networkerror";
     }
     if command == Some("CONN") && technical && !matches!(v, "expired" | "networkerror") {
         // The receiving server refused us at the greeting, before any command: the
@@ -127,7 +210,8 @@ fn bounce_reason(r: &Recipient, format: &str) -> &'static str {
         return "networkerror";
     }
     if command == Some("MAIL")
-        && (v == "undefined"
+        && (matches!(v, "undefined" | "onhold")
+            || (v == "securityerror" && !from_text)
             || (matches!(v, "userunknown" | "hostunknown")
                 && matches!(r.status.as_deref(), Some(s) if s.ends_with(".1.0") || s.ends_with(".1.7") || s.ends_with(".1.8"))))
     {
@@ -150,34 +234,16 @@ fn bounce_reason(r: &Recipient, format: &str) -> &'static str {
             return "filtered";
         }
     }
+    if v == "undefined" && !r.diagnostic.is_empty() && format != "headers" {
+        // A diagnostic that says nothing Sisimai can name: it holds the bounce back
+        // as "onhold" (undecided), not "undefined" (no information).
+        v = "onhold";
+    }
     v
 }
 
-/// Sisimai's own refinements of a bare `X.0.0`, printed when the report gave no status:
-/// `X.0.9NN`, where `NN` names the reason (the class digit follows the failure).
-const REFINED_STATUS: &[(&str, &str)] = &[
-    ("undefined", "900"),
-    ("norelaying", "909"),
-    ("filtered", "910"),
-    ("userunknown", "911"),
-    ("hostunknown", "912"),
-    ("rejected", "918"),
-    ("suspend", "921"),
-    ("mailboxfull", "922"),
-    ("notaccept", "932"),
-    ("mesgtoobig", "934"),
-    ("mailererror", "939"),
-    ("networkerror", "944"),
-    ("expired", "947"),
-    ("blocked", "971"),
-    ("requireptr", "973"),
-    ("failedstarttls", "976"),
-    ("spamdetected", "980"),
-];
-
-/// The delivery status Sisimai would print: the report's own, else Sisimai's refined
-/// code for the reason, else the standard code for the reason, else `5.0.0` / `4.0.0`
-/// by the kind.
+/// The delivery status Sisimai would print: the report's own, else Sisimai's pseudo
+/// code for the reason (`C.0.9NN`), else `5.0.0` / `4.0.0` by the kind.
 pub fn delivery_status(r: &Recipient) -> String {
     if let Some(s) = &r.status {
         return s.clone();
@@ -191,20 +257,10 @@ pub fn delivery_status(r: &Recipient) -> String {
             } else {
                 '5'
             };
-            if let Some((_, nn)) = REFINED_STATUS
-                .iter()
-                .find(|(reason, _)| *reason == r.sisimai.reason)
-            {
-                return format!("{class}.0.{nn}");
+            match TABLES.refined.get(r.sisimai.reason) {
+                Some(nn) => format!("{class}.0.{nn}"),
+                None => format!("{class}.0.0"),
             }
-            if r.kind == Kind::Delay {
-                return "4.0.0".into();
-            }
-            STATUS_FOR_REASON
-                .iter()
-                .find(|(reason, _)| *reason == r.sisimai.reason)
-                .map_or("5.0.0", |(_, s)| s)
-                .to_string()
         }
     }
 }

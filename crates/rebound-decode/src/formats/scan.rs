@@ -19,6 +19,15 @@ pub fn scan_text(view: &View) -> Vec<Recipient> {
     {
         exclude.push(f.clone());
     }
+    // The returned message's envelope sender (its `Return-Path`) is the sender too.
+    for line in view.returned_raw.lines() {
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("return-path")
+            && let Some(a) = address::normalize(value)
+        {
+            exclude.push(a);
+        }
+    }
     scan(&view.text(), &exclude)
 }
 
@@ -28,11 +37,19 @@ pub fn scan(report: &str, exclude: &[String]) -> Vec<Recipient> {
     let kind = kind_of_text(report);
     let lines: Vec<&str> = report.lines().map(unquote).collect();
     let mut starts: Vec<(usize, String, String)> = Vec::new();
+    // The last non-blank line before the current one, lower case.
+    let mut prev = String::new();
     for (i, line) in lines.iter().enumerate() {
         if let Some((addr, inline)) = recipient_on_line(line)
             && !exclude.iter().any(|x| address::same(x, &addr))
+            && !knowledge::SENDER_INTRODUCTIONS
+                .iter()
+                .any(|p| prev.trim_end().ends_with(p))
         {
             starts.push((i, addr, inline));
+        }
+        if !line.trim().is_empty() {
+            prev = text::lower(line);
         }
     }
     let mut out: Vec<Recipient> = Vec::new();
