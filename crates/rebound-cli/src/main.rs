@@ -9,7 +9,6 @@ mod lines;
 mod parse;
 mod report;
 mod rules;
-mod sms_outcomes;
 mod store;
 mod suppressions;
 mod vocabulary;
