@@ -5,10 +5,12 @@ mod admin;
 mod classify;
 mod gate;
 mod ingest;
+mod keys;
 mod lines;
 mod parse;
 mod report;
 mod rules;
+mod serve;
 mod store;
 mod suppressions;
 mod vocabulary;
@@ -75,6 +77,13 @@ enum Command {
         #[command(subcommand)]
         command: admin::TenantCommand,
     },
+    /// Run the server: HTTP API, provider webhooks, unsubscribe links, SMTP bounce receiver.
+    Serve(serve::Args),
+    /// API keys for the HTTP API.
+    Keys {
+        #[command(subcommand)]
+        command: keys::Command,
+    },
 }
 
 fn main() -> ExitCode {
@@ -95,6 +104,8 @@ fn main() -> ExitCode {
         Command::Tenant { command } => admin::tenant_cmd(command, data),
         Command::Suppressions { command } => suppressions::run(command, data),
         Command::Report(args) => report::run(args, data),
+        Command::Serve(args) => serve::run(args, data),
+        Command::Keys { command } => keys::run(command, data),
     };
     match result {
         Ok(code) => code,

@@ -10,6 +10,7 @@
 //! - [`message`]: a decoded bounce message (DSN, ARF, auto-reply) into reports.
 //! - [`sms`]: SMS gateway codes, SMPP receipt states and STOP words (a data table).
 //! - [`gate`]: one recipient at a time into `send` or `skip`, against a snapshot.
+//! - [`summary`]: reports and suppression lists as people and tools read them.
 //!
 //! Architecture invariant: no IO. Callers hand in tenants, snapshots and bytes; this
 //! crate hands back records and decisions.
@@ -19,6 +20,7 @@ pub mod gate;
 pub mod message;
 pub mod report;
 pub mod sms;
+pub mod summary;
 
 pub use report::{Fact, Fallback, Report, to_record};
 
