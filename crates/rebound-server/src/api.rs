@@ -47,6 +47,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v1/suppressions", get(suppressions))
         .route("/v1/suppressions.csv", get(suppressions_csv))
         .route("/v1/reports", get(reports))
+        .route("/v1/webhooks/{provider}", post(crate::webhooks::webhook))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -179,8 +180,20 @@ async fn events(
     headers: HeaderMap,
     b: Body,
 ) -> ApiResult<Response> {
-    body::require_json(&headers)?;
-    let key = idempotency_key(&headers)?;
+    ingest_events(&app, &tenant, &headers, b, "api").await
+}
+
+/// The body of `POST /v1/events` (and of the generic webhook) for `tenant`.
+pub async fn ingest_events(
+    app: &App,
+    tenant: &str,
+    headers: &HeaderMap,
+    b: Body,
+    source: &str,
+) -> ApiResult<Response> {
+    let tenant = tenant.to_string();
+    body::require_json(headers)?;
+    let key = idempotency_key(headers)?;
     let bytes = body::read(b, app.config.http.body_limit).await?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let lines: Vec<StrictEventLine> = if first == Some(b'[') {
@@ -225,7 +238,7 @@ async fn events(
     if records.is_empty() && !errors.is_empty() {
         app.metrics.add(
             "rebound_events_total",
-            &[("result", "rejected"), ("source", "api")],
+            &[("result", "rejected"), ("source", source)],
             errors.len() as u64,
         );
         return Ok((
@@ -240,10 +253,10 @@ async fn events(
     }
     app.metrics.add(
         "rebound_events_total",
-        &[("result", "rejected"), ("source", "api")],
+        &[("result", "rejected"), ("source", source)],
         errors.len() as u64,
     );
-    let results = submit(&app, &tenant, key, records, "api").await?;
+    let results = submit(app, &tenant, key, records, source).await?;
     let Some(results) = results else {
         return Ok(axum::Json(json!({
             "replayed": true,

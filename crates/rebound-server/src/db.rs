@@ -89,6 +89,34 @@ impl Db {
             .map_err(|_| "the store writer has stopped".to_string())?
     }
 
+    /// Appends several submissions, queued together so that they share a commit;
+    /// resolves once every one is durable (or refused).
+    pub async fn submit_many(&self, subs: Vec<Submission>) -> Vec<Outcome> {
+        let mut waits = Vec::with_capacity(subs.len());
+        let mut jobs = Vec::with_capacity(subs.len());
+        for sub in subs {
+            let (done, wait) = oneshot::channel();
+            jobs.push(Job { sub, done });
+            waits.push(wait);
+        }
+        let writer = self.writer.clone();
+        let sent = tokio::task::spawn_blocking(move || {
+            for j in jobs {
+                writer.send(j).map_err(|_| ())?;
+            }
+            Ok::<_, ()>(())
+        })
+        .await;
+        let mut out = Vec::with_capacity(waits.len());
+        for w in waits {
+            out.push(match (&sent, w.await) {
+                (Ok(Ok(())), Ok(r)) => r,
+                _ => Err("the store writer has stopped".to_string()),
+            });
+        }
+        out
+    }
+
     /// Runs `f` on a pooled connection in a blocking thread.
     pub async fn with<T, F>(&self, f: F) -> Result<T, rebound_store::Error>
     where

@@ -20,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod metrics;
+pub mod webhooks;
 
 pub use config::Config;
 
@@ -48,6 +49,9 @@ pub struct App {
     pub signer: rebound_verp::Signer,
     /// The base of unsubscribe links.
     pub public_url: String,
+    /// Fetches SNS signing certificates and subscription confirmations.
+    pub fetcher: Arc<dyn webhooks::Fetcher>,
+    pub certs: webhooks::CertCache,
     tenants: RwLock<HashMap<String, (Tenant, Instant)>>,
 }
 
@@ -155,6 +159,14 @@ impl Running {
 
 /// Binds the listeners and starts serving.
 pub async fn start(config: Config) -> Result<Running, String> {
+    start_with(config, Arc::new(webhooks::HttpsFetcher::default())).await
+}
+
+/// [`start`], with the fetcher of SNS certificates and confirmations handed in.
+pub async fn start_with(
+    config: Config,
+    fetcher: Arc<dyn webhooks::Fetcher>,
+) -> Result<Running, String> {
     let secret = load_secret(&config)?;
     let open = opener(&config);
     let keep = config.http.pool;
@@ -174,6 +186,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
         keys: auth::KeyCache::default(),
         metrics: metrics::Metrics::default(),
         tenants: RwLock::new(HashMap::new()),
+        fetcher,
+        certs: webhooks::CertCache::default(),
         config,
     });
     let (stop, stopped) = watch::channel(false);

@@ -477,6 +477,7 @@ async fn health_metrics_and_the_openapi_document() {
         include_str!("../src/api.rs"),
         include_str!("../src/error.rs"),
         include_str!("../src/body.rs"),
+        include_str!("../src/webhooks.rs"),
     ]
     .concat();
     // Codes are written as the literal after a `StatusCode::X,` argument, or as

@@ -8,6 +8,7 @@ use rebound_server::{Config, Running};
 use rebound_store::{Store, Tenant};
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub struct TempDir(pub PathBuf);
@@ -118,6 +119,17 @@ impl Server {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Server {
+        Server::start_custom(
+            tweak,
+            Arc::new(rebound_server::webhooks::HttpsFetcher::default()),
+        )
+        .await
+    }
+
+    pub async fn start_custom(
+        tweak: impl FnOnce(&mut Config),
+        fetcher: Arc<dyn rebound_server::webhooks::Fetcher>,
+    ) -> Server {
         let dir = TempDir::new("api");
         let mut c = config(&dir);
         tweak(&mut c);
@@ -133,7 +145,7 @@ impl Server {
         })
         .await
         .unwrap();
-        let running = rebound_server::start(c.clone())
+        let running = rebound_server::start_with(c.clone(), fetcher)
             .await
             .expect("server starts");
         Server {
