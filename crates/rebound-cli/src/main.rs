@@ -13,6 +13,7 @@ mod rules;
 mod serve;
 mod store;
 mod suppressions;
+mod verp;
 mod vocabulary;
 
 use clap::{Parser, Subcommand};
@@ -84,6 +85,11 @@ enum Command {
         #[command(subcommand)]
         command: keys::Command,
     },
+    /// Signed VERP return paths: encode recipients, decode addresses.
+    Verp {
+        #[command(subcommand)]
+        command: verp::Command,
+    },
 }
 
 fn main() -> ExitCode {
@@ -106,6 +112,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report::run(args, data),
         Command::Serve(args) => serve::run(args, data),
         Command::Keys { command } => keys::run(command, data),
+        Command::Verp { command } => verp::run(command, data),
     };
     match result {
         Ok(code) => code,

@@ -20,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod metrics;
+pub mod smtp;
 pub mod webhooks;
 
 pub use config::Config;
@@ -192,6 +193,38 @@ pub async fn start_with(
     });
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
+    let mut smtp = None;
+    if let Some(addr) = app.config.smtp.listen {
+        let c = &app.config.smtp;
+        let tls = match (&c.tls_cert, &c.tls_key) {
+            (Some(cert), Some(key)) => Some(smtp::tls_acceptor(cert, key)?),
+            (None, None) => None,
+            _ => return Err("set both smtp.tls_cert and smtp.tls_key, or neither".into()),
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        smtp = Some(listener.local_addr().map_err(|e| e.to_string())?);
+        let options = Arc::new(rebound_smtp::Options {
+            hostname: c.hostname.clone(),
+            lmtp: c.lmtp,
+            limits: rebound_smtp::Limits {
+                max_message_size: c.max_message_size,
+                max_recipients: c.max_recipients,
+                max_connections: c.max_connections,
+                idle_timeout: Duration::from_secs(c.idle_timeout.max(1)),
+                max_errors: 10,
+            },
+            tls,
+        });
+        let sink = Arc::new(smtp::BounceSink { app: app.clone() });
+        tasks.push(tokio::spawn(rebound_smtp::serve(
+            listener,
+            options,
+            sink,
+            stopped.clone(),
+        )));
+    }
     let router = router(app.clone());
     let mut wait = stopped.clone();
     tasks.push(tokio::spawn(async move {
@@ -207,7 +240,7 @@ pub async fn start_with(
     }));
     Ok(Running {
         http,
-        smtp: None,
+        smtp,
         app,
         stop,
         tasks,
