@@ -14,9 +14,10 @@
 //! dated after `--at`. Tests and what-if checks move time forward, which is exact.
 
 use crate::lines::next_line;
-use crate::store::{ChannelArg, at_or_now, normalize};
+use crate::store::{ChannelArg, at_or_now};
 use anyhow::Result;
-use rebound_policy::{GateFacts, SkipReason, decide};
+use rebound_pipeline::gate::Gate;
+use rebound_policy::SkipReason;
 use rebound_store::{Attempt, Channel, Skip, Store};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -93,9 +94,8 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
     let mut store = crate::store::open(data)?;
     let at = at_or_now(args.at.as_deref())?;
     let channel = Channel::from(args.channel);
-    let mut snap = store.gate_snapshot(&args.tenant, channel, args.campaign.as_deref(), at)?;
-    let policy = snap.tenant.policy.clone();
-    let window_start = at.saturating_sub(policy.frequency_window);
+    let snap = store.gate_snapshot(&args.tenant, channel, args.campaign.as_deref(), at)?;
+    let mut gate = Gate::new(snap, channel, args.campaign.clone(), at);
     let mut pending = Pending {
         store: &mut *store,
         attempts: Vec::new(),
@@ -134,47 +134,18 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
         if recipient.is_empty() {
             continue;
         }
-        let address = normalize(channel, recipient, &snap.tenant).ok();
-        let recent_sends = match &address {
-            Some(a) if policy.frequency_cap > 0 => snap.recent_sends.get(a).map_or(0, |v| {
-                v.iter().filter(|&&t| t > window_start && t <= at).count()
-            }) as u32,
-            _ => 0,
-        };
-        let domain_nonexistent = match (&address, channel) {
-            (Some(a), Channel::Email) => snap
-                .nonexistent_domains
-                .contains(rebound_address::email_domain(a)),
-            _ => false,
-        };
-        let facts = GateFacts {
-            tenant_restricted: snap.tenant.restricted.is_some(),
-            campaign_stopped: snap.campaign_stopped,
-            address_valid: address.is_some(),
-            state: address.as_ref().and_then(|a| snap.states.get(a)),
-            domain_nonexistent,
-            recent_sends,
-        };
-        let skip: Option<SkipReason> = decide(&facts, &policy, at);
-        if skip.is_none()
-            && let Some(a) = address
-        {
-            if policy.frequency_cap > 0 {
-                snap.recent_sends.entry(a.clone()).or_default().push(at);
+        let skip: Option<SkipReason> = match gate.decide(recipient) {
+            Ok(attempt) => {
+                if !args.dry_run {
+                    pending.attempts.push(attempt);
+                }
+                None
             }
-            if !args.dry_run {
-                pending.attempts.push(Attempt {
-                    tenant: args.tenant.clone(),
-                    campaign: args.campaign.clone(),
-                    channel,
-                    address: a,
-                    at,
-                });
+            Err(reason) => {
+                *pending.skips.entry(reason.as_str()).or_default() += 1;
+                Some(reason)
             }
-        }
-        if let Some(reason) = skip {
-            *pending.skips.entry(reason.as_str()).or_default() += 1;
-        }
+        };
         serde_json::to_writer(
             &mut pending.out,
             &Decision {

@@ -11,13 +11,10 @@
 //! quietly start a second, empty suppression list.
 
 use crate::lines::next_line;
-use crate::sms_outcomes::{self, SmsOutcome};
-use crate::store::{normalize, parse_time};
 use anyhow::Result;
-use rebound_classify::{Classifier, Permanence, Reply, Scratch};
-use rebound_policy::Event;
-use rebound_store::{Appended, Channel, Detail, Record, Store, Tenant};
-use serde::Deserialize;
+use rebound_classify::Scratch;
+use rebound_pipeline::event_line::EventLine;
+use rebound_store::{Appended, Record, Store, Tenant};
 use std::collections::HashMap;
 use std::io::{self, BufReader, Write};
 use std::path::Path;
@@ -35,19 +32,6 @@ pub struct Args {
     /// After each durable commit, print `committed through line N` on standard error.
     #[arg(long)]
     ack: bool,
-}
-
-#[derive(Deserialize)]
-struct Line {
-    tenant: String,
-    channel: String,
-    recipient: String,
-    event: String,
-    at: String,
-    campaign: Option<String>,
-    reply: Option<String>,
-    code: Option<serde_json::Value>,
-    source: Option<String>,
 }
 
 struct Ingest<'a> {
@@ -176,93 +160,13 @@ impl Ingest<'_> {
 
     fn record(&mut self, raw: &[u8]) -> Result<Record, String> {
         let text = std::str::from_utf8(raw).map_err(|_| "not UTF-8".to_string())?;
-        let l: Line = serde_json::from_str(text).map_err(|e| format!("not an event: {e}"))?;
-        let tenant = self.tenant(&l.tenant)?;
-        let channel = Channel::parse(&l.channel)
-            .ok_or_else(|| format!("channel {:?} is not email or sms", l.channel))?;
-        let address = normalize(channel, &l.recipient, &tenant)?;
-        let at = parse_time(&l.at)?;
-        let code = match &l.code {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-            Some(other) => return Err(format!("code {other} is not a string or number")),
-        };
-        let mut detail = Detail {
-            reply: l.reply.clone(),
-            code: code.clone(),
-            source: l.source.clone(),
-            rule: None,
-        };
-        let mut reason = None;
-        let sms_stop = channel == Channel::Sms
-            && l.event != "delivered"
-            && l.reply.as_deref().is_some_and(sms_outcomes::is_stop_word);
-        let event = match l.event.as_str() {
-            _ if sms_stop => {
-                detail.rule = Some("stop word".into());
-                Event::Unsubscribe
-            }
-            "delivered" => Event::Delivered,
-            "complaint" => Event::Complaint,
-            "unsubscribe" => Event::Unsubscribe,
-            "auto_reply" => Event::AutoReply,
-            "bounce" => match channel {
-                Channel::Email => {
-                    let text = match (&code, &l.reply) {
-                        (Some(c), Some(r)) if !r.trim_start().starts_with(c.as_str()) => {
-                            format!("{c} {r}")
-                        }
-                        (_, Some(r)) => r.clone(),
-                        (Some(c), None) => c.clone(),
-                        (None, None) => String::new(),
-                    };
-                    let v = Classifier::builtin().classify(&Reply::parse(&text), &mut self.scratch);
-                    reason = Some(v.reason);
-                    detail.rule = Some(v.evidence.rule.to_string());
-                    Event::Bounce {
-                        category: v.category,
-                        scope: v.scope,
-                        permanent: v.evidence.permanence == Permanence::Permanent,
-                    }
-                }
-                Channel::Sms => match sms_outcomes::classify(code.as_deref(), l.reply.as_deref()) {
-                    SmsOutcome::OptOut { rule } => {
-                        detail.rule = Some(rule);
-                        Event::Unsubscribe
-                    }
-                    SmsOutcome::Bounce {
-                        reason: r,
-                        category,
-                        scope,
-                        permanent,
-                        rule,
-                    } => {
-                        reason = Some(r);
-                        detail.rule = Some(rule);
-                        Event::Bounce {
-                            category,
-                            scope,
-                            permanent,
-                        }
-                    }
-                },
-            },
-            other => {
-                return Err(format!(
-                    "event {other:?} is not delivered, bounce, complaint, unsubscribe or auto_reply"
-                ));
-            }
-        };
-        Ok(Record {
-            tenant: tenant.name,
-            channel,
-            address,
-            at,
-            event,
-            reason,
-            campaign: l.campaign,
-            detail,
-        })
+        let l: EventLine = serde_json::from_str(text).map_err(|e| format!("not an event: {e}"))?;
+        let name = l
+            .tenant
+            .clone()
+            .ok_or_else(|| "not an event: missing field `tenant`".to_string())?;
+        let tenant = self.tenant(&name)?;
+        let report = l.report()?;
+        rebound_pipeline::to_record(&tenant, report, &mut self.scratch)
     }
 }

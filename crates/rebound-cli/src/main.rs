@@ -5,13 +5,15 @@ mod admin;
 mod classify;
 mod gate;
 mod ingest;
+mod keys;
 mod lines;
 mod parse;
 mod report;
 mod rules;
-mod sms_outcomes;
+mod serve;
 mod store;
 mod suppressions;
+mod verp;
 mod vocabulary;
 
 use clap::{Parser, Subcommand};
@@ -76,6 +78,18 @@ enum Command {
         #[command(subcommand)]
         command: admin::TenantCommand,
     },
+    /// Run the server: HTTP API, provider webhooks, unsubscribe links, SMTP bounce receiver.
+    Serve(serve::Args),
+    /// API keys for the HTTP API.
+    Keys {
+        #[command(subcommand)]
+        command: keys::Command,
+    },
+    /// Signed VERP return paths: encode recipients, decode addresses.
+    Verp {
+        #[command(subcommand)]
+        command: verp::Command,
+    },
 }
 
 fn main() -> ExitCode {
@@ -96,6 +110,9 @@ fn main() -> ExitCode {
         Command::Tenant { command } => admin::tenant_cmd(command, data),
         Command::Suppressions { command } => suppressions::run(command, data),
         Command::Report(args) => report::run(args, data),
+        Command::Serve(args) => serve::run(args, data),
+        Command::Keys { command } => keys::run(command, data),
+        Command::Verp { command } => verp::run(command, data),
     };
     match result {
         Ok(code) => code,

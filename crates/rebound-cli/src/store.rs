@@ -4,8 +4,6 @@
 use anyhow::{Context, Result, anyhow};
 use rebound_store::{Channel, Store, Tenant, Ts};
 use std::path::Path;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// PostgreSQL when `REBOUND_DATABASE_URL` is set, else `<data dir>/rebound.db`.
 pub fn open(data: &Path) -> Result<Box<dyn Store>> {
@@ -16,28 +14,14 @@ pub fn open(data: &Path) -> Result<Box<dyn Store>> {
     })
 }
 
-/// Parses an RFC 3339 timestamp to Unix seconds (impossible dates are refused).
-pub fn parse_time(s: &str) -> Result<Ts, String> {
-    OffsetDateTime::parse(s.trim(), &Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|e| format!("`at` {s:?} is not an RFC 3339 time: {e}"))
-}
+pub use rebound_pipeline::{normalize, parse_time};
 
 /// `--at` or now.
 pub fn at_or_now(at: Option<&str>) -> Result<Ts> {
     match at {
         Some(s) => parse_time(s).map_err(|e| anyhow!(e)),
-        None => Ok(OffsetDateTime::now_utc().unix_timestamp()),
+        None => Ok(rebound_pipeline::now()),
     }
-}
-
-/// The channel's normal form of an address, or why it is not one.
-pub fn normalize(channel: Channel, raw: &str, tenant: &Tenant) -> Result<String, String> {
-    match channel {
-        Channel::Email => rebound_address::normalize_email(raw),
-        Channel::Sms => rebound_address::normalize_phone(raw, tenant.default_country.as_deref()),
-    }
-    .map_err(|e| format!("{raw:?} is not a valid {} address: {e}", channel.as_str()))
 }
 
 /// `--channel` values.

@@ -16,14 +16,13 @@
 use crate::lines::next_line;
 use crate::store::{ChannelArg, at_or_now, normalize, tenant};
 use anyhow::Result;
-use rebound_policy::{Event, Status};
+use rebound_pipeline::summary::{suppression_csv, suppression_rows};
+use rebound_policy::Event;
 use rebound_store::{Appended, Channel, Detail, Record};
 use rebound_vocab::{Category, Reason, Scope};
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -63,39 +62,11 @@ pub fn run(cmd: Command, data: &Path) -> Result<ExitCode> {
 
 fn export(tenant: &str, channel: Channel, data: &Path) -> Result<ExitCode> {
     let mut store = crate::store::open(data)?;
-    let mut rows = store.marked(tenant, channel)?;
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let rows = suppression_rows(store.marked(tenant, channel)?);
     let mut w = BufWriter::new(io::stdout().lock());
-    writeln!(w, "address,channel,status,since")?;
-    for (address, s) in rows {
-        let (status, since) = match s.status() {
-            Status::OptedOut => ("unsubscribed", s.opted_out_at),
-            Status::Complained => ("complained", s.complained_at),
-            Status::Blocked => ("hard_bounced", s.blocked_at),
-            Status::Suppressed => ("suppressed", s.suppressed_at),
-            Status::SoftBouncing | Status::Active => continue,
-        };
-        let since = since
-            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-            .and_then(|t| t.format(&Rfc3339).ok())
-            .unwrap_or_default();
-        writeln!(
-            w,
-            "{},{},{status},{since}",
-            csv_field(&address),
-            channel.as_str()
-        )?;
-    }
+    w.write_all(suppression_csv(&rows, channel.as_str()).as_bytes())?;
     w.flush()?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// Splits one CSV line (RFC 4180 quoting, no embedded line breaks).
@@ -247,7 +218,8 @@ mod tests {
     fn csv_fields_round_trip_quoting() {
         assert_eq!(csv_fields("a@x.com,complained"), ["a@x.com", "complained"]);
         let odd = "\"odd, one\"@example.org";
-        assert_eq!(csv_fields(&format!("{},x", csv_field(odd))), [odd, "x"]);
+        let quoted = rebound_pipeline::summary::csv_field(odd);
+        assert_eq!(csv_fields(&format!("{quoted},x")), [odd, "x"]);
         assert_eq!(csv_fields("solo@x.com"), ["solo@x.com"]);
     }
 }

@@ -17,6 +17,7 @@
 
 mod codec;
 mod error;
+mod keys;
 mod model;
 mod ops;
 mod postgres;
@@ -24,6 +25,7 @@ mod sqlite;
 mod tx;
 
 pub use error::{Error, Result};
+pub use keys::{ApiKey, MAX_KEY_LEN, Submission};
 pub use model::{
     Appended, Attempt, Campaign, Channel, Detail, GateSnapshot, Mark, OutcomeCount, Record, Report,
     Skip, StoredRecord, Tenant,
@@ -83,6 +85,16 @@ pub trait Store: Send {
     fn marked(&mut self, tenant: &str, channel: Channel) -> Result<Vec<(String, AddressState)>>;
     /// Attempts of one campaign (or of all, with `None`).
     fn count_attempts(&mut self, tenant: &str, campaign: Option<&str>) -> Result<u64>;
+
+    // For the server (`keys.rs`).
+
+    /// Stores an API key of an existing tenant (its hash, never the secret).
+    fn create_api_key(&mut self, key: &ApiKey) -> Result<()>;
+    /// The key whose secret hashes to `hash`.
+    fn api_key(&mut self, hash: &str) -> Result<Option<ApiKey>>;
+    /// Appends several submissions in one transaction; a submission whose
+    /// idempotency key was seen before is skipped whole (`None`).
+    fn append_submissions(&mut self, subs: &[Submission]) -> Result<Vec<Option<Vec<Appended>>>>;
 }
 
 /// Implements [`Store`] for a back end that has
@@ -201,6 +213,18 @@ macro_rules! store_via_tx {
                 campaign: Option<&str>,
             ) -> $crate::Result<u64> {
                 self.tx(|tx| tx.count_attempts(tenant, campaign))
+            }
+            fn create_api_key(&mut self, key: &$crate::ApiKey) -> $crate::Result<()> {
+                self.tx(|tx| $crate::keys::create_api_key(tx, key))
+            }
+            fn api_key(&mut self, hash: &str) -> $crate::Result<Option<$crate::ApiKey>> {
+                self.tx(|tx| tx.api_key(hash))
+            }
+            fn append_submissions(
+                &mut self,
+                subs: &[$crate::Submission],
+            ) -> $crate::Result<Vec<Option<Vec<$crate::Appended>>>> {
+                self.tx(|tx| $crate::keys::append_submissions(tx, subs))
             }
         }
     };

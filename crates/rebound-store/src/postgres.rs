@@ -15,6 +15,7 @@
 
 use crate::codec::*;
 use crate::error::{Error, Result};
+use crate::keys::ApiKey;
 use crate::model::{Attempt, Campaign, Channel, OutcomeCount, Record, Skip, StoredRecord, Tenant};
 use crate::tx::{AddrKey, DomainKey, NewEvent, Tx};
 use postgres::{Client, NoTls, Row, Statement, Transaction};
@@ -37,6 +38,7 @@ impl PgStore {
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
         tx.batch_execute(&schema("BIGSERIAL PRIMARY KEY"))?;
+        tx.batch_execute(crate::keys::SCHEMA)?;
         tx.commit()?;
         Ok(PgStore {
             client,
@@ -790,5 +792,40 @@ impl Tx for PgTx<'_> {
             })
         })
         .collect()
+    }
+
+    fn insert_api_key(&mut self, k: &ApiKey) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO api_keys (id, tenant, hash, label, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
+            &[&k.id, &k.tenant, &k.hash, &k.label, &k.created_at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn api_key(&mut self, hash: &str) -> Result<Option<ApiKey>> {
+        let rows = self.query(
+            "SELECT id, tenant, hash, label, created_at FROM api_keys WHERE hash = $1",
+            &[&hash],
+        )?;
+        rows.first()
+            .map(|r| {
+                Ok(ApiKey {
+                    id: r.try_get(0)?,
+                    tenant: r.try_get(1)?,
+                    hash: r.try_get(2)?,
+                    label: r.try_get(3)?,
+                    created_at: r.try_get(4)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn claim_key(&mut self, tenant: &str, key: &str, at: Ts) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO idempotency_keys (tenant, key, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&tenant, &key, &at],
+        )?;
+        Ok(n == 1)
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::codec::*;
 use crate::error::{Error, Result};
+use crate::keys::ApiKey;
 use crate::model::{Attempt, Campaign, Channel, OutcomeCount, Record, Skip, StoredRecord, Tenant};
 use crate::tx::Tx;
 use rebound_policy::{AddressState, DomainEvidence, DomainState, Ts};
@@ -36,6 +37,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(&schema("INTEGER PRIMARY KEY AUTOINCREMENT"))?;
+        conn.execute_batch(crate::keys::SCHEMA)?;
         Ok(SqliteStore { conn })
     }
 
@@ -536,5 +538,44 @@ impl Tx for SqliteTx<'_, '_> {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn insert_api_key(&mut self, k: &ApiKey) -> Result<bool> {
+        let n = self
+            .0
+            .prepare_cached(
+                "INSERT INTO api_keys (id, tenant, hash, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![k.id, k.tenant, k.hash, k.label, k.created_at])?;
+        Ok(n == 1)
+    }
+
+    fn api_key(&mut self, hash: &str) -> Result<Option<ApiKey>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT id, tenant, hash, label, created_at FROM api_keys WHERE hash = ?1",
+            )?
+            .query_row([hash], |r| {
+                Ok(ApiKey {
+                    id: r.get(0)?,
+                    tenant: r.get(1)?,
+                    hash: r.get(2)?,
+                    label: r.get(3)?,
+                    created_at: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn claim_key(&mut self, tenant: &str, key: &str, at: Ts) -> Result<bool> {
+        let n = self
+            .0
+            .prepare_cached(
+                "INSERT INTO idempotency_keys (tenant, key, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![tenant, key, at])?;
+        Ok(n == 1)
     }
 }

@@ -3,6 +3,7 @@
 //! events, confirm domains and gate the same way: only the SQL differs.
 
 use crate::error::Result;
+use crate::keys::ApiKey;
 use crate::model::{Attempt, Campaign, Channel, OutcomeCount, Record, Skip, StoredRecord, Tenant};
 use rebound_policy::{AddressState, DomainEvidence, DomainState, Ts};
 use std::collections::HashMap;
@@ -171,4 +172,12 @@ pub(crate) trait Tx {
         from: Ts,
         until: Ts,
     ) -> Result<Vec<(String, Ts)>>;
+
+    // The server's tables (`keys.rs`).
+
+    /// False when the id or hash is taken.
+    fn insert_api_key(&mut self, key: &ApiKey) -> Result<bool>;
+    fn api_key(&mut self, hash: &str) -> Result<Option<ApiKey>>;
+    /// Records an idempotency key; false when it was already recorded.
+    fn claim_key(&mut self, tenant: &str, key: &str, at: Ts) -> Result<bool>;
 }

@@ -4,12 +4,14 @@
 
 #![allow(dead_code)]
 
+mod keys;
 mod replay;
 
 use rebound_policy::{DAY, Event, SkipReason};
 use rebound_store::*;
 use rebound_vocab::{Category, Reason, Scope};
 
+pub use keys::*;
 pub use replay::replay_matches_stored_state;
 
 /// Opens connections to one test database.
@@ -36,6 +38,8 @@ macro_rules! store_suite {
             sms_and_email_states_are_apart,
             reports_count_attempts_skips_and_outcomes_per_campaign,
             concurrent_writers_keep_every_state_equal_to_its_replay,
+            api_keys_are_found_by_hash_and_need_a_tenant,
+            submissions_with_a_seen_key_are_skipped_whole,
         );
         #[test]
         fn replaying_random_histories_gives_the_stored_state() {
