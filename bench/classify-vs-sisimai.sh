@@ -2,7 +2,8 @@
 # Side by side, in one run, on the same replies: Rebound's classifier and
 # libsisimai-perl's Sisimai->match, each on one core. On a shared machine the load
 # changes from second to second, so the two take turns for ROUNDS rounds of SECONDS
-# each and the best round of each is compared (the least disturbed one).
+# each and the best round of each is compared (the least disturbed one). Rates are
+# per second on a core (the time each process actually ran), not per wall second.
 # Usage: bench/classify-vs-sisimai.sh [SECONDS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
