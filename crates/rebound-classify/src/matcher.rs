@@ -550,6 +550,42 @@ impl Matcher {
         })
     }
 
+    /// The fragments found through the word at run `r` (and the pair it starts).
+    fn word_hits(
+        &self,
+        bytes: &[u8],
+        runs: &[(u32, u32, u64)],
+        r: usize,
+        hits: &mut Vec<(u32, u32, u32)>,
+    ) {
+        let (start, i, h) = runs[r];
+        let (start, i) = (start as usize, i as usize);
+        let Some(entry) = self.words.get(h) else {
+            return;
+        };
+        push_candidates(&entry.cands, bytes, start, hits);
+        // A pair key spans this word, ASCII punctuation or spaces, and the next word.
+        if entry.has_pairs
+            && let Some(&(s2, _, h2)) = runs.get(r + 1)
+            && let sep = &bytes[i..s2 as usize]
+            && sep.is_ascii()
+            && let Some(pair) = self.words.get(pair_hash(h, sep, h2))
+        {
+            push_candidates(&pair.cands, bytes, start, hits);
+        }
+    }
+
+    /// The open-ended stems found at a word of three bytes or more.
+    fn stem_hits(&self, bytes: &[u8], start: usize, h3: u64, hits: &mut Vec<(u32, u32, u32)>) {
+        if let Some(cands) = self.stems.get(h3) {
+            for (id, stem) in cands {
+                if bytes[start..].starts_with(stem) {
+                    hits.push((*id, start as u32, (start + stem.len()) as u32));
+                }
+            }
+        }
+    }
+
     /// Fills `scratch.rules` with the indices of the rules whose text matches the
     /// normalised text in `scratch.text`, sorted, without duplicates.
     pub(crate) fn matching_rules(&self, scratch: &mut Scratch) {
@@ -563,39 +599,16 @@ impl Matcher {
         hits.clear();
         rules.clear();
         let bytes = text.as_slice();
+        let with_stems = !self.stems.is_empty();
         for (r, &(start, i, h)) in runs.iter().enumerate() {
             let (start, i) = (start as usize, i as usize);
-            if self.filter.may_contain(h)
-                && let Some(entry) = self.words.get(h)
-            {
-                // A pair key spans this word, ASCII punctuation or spaces, and the next word.
-                let pair = match runs.get(r + 1) {
-                    Some(&(s2, _, h2)) if entry.has_pairs && bytes[i..s2 as usize].is_ascii() => {
-                        self.words.get(pair_hash(h, &bytes[i..s2 as usize], h2))
-                    }
-                    _ => None,
-                };
-                for e in std::iter::once(entry).chain(pair) {
-                    for (id, off, frag) in &e.cands {
-                        let Some(at) = start.checked_sub(*off as usize) else {
-                            continue;
-                        };
-                        if bytes[at..].starts_with(frag) {
-                            hits.push((*id, at as u32, (at + frag.len()) as u32));
-                        }
-                    }
-                }
+            if self.filter.may_contain(h) {
+                self.word_hits(bytes, runs, r, hits);
             }
-            if i - start >= 3
-                && !self.stems.is_empty()
-                && let h3 = run_hash(bytes, start, start + 3)
-                && self.filter.may_contain(h3)
-                && let Some(cands) = self.stems.get(h3)
-            {
-                for (id, stem) in cands {
-                    if bytes[start..].starts_with(stem) {
-                        hits.push((*id, start as u32, (start + stem.len()) as u32));
-                    }
+            if with_stems && i - start >= 3 {
+                let h3 = run_hash(bytes, start, start + 3);
+                if self.filter.may_contain(h3) {
+                    self.stem_hits(bytes, start, h3, hits);
                 }
             }
         }
@@ -630,6 +643,24 @@ impl Matcher {
         }
         rules.sort_unstable();
         rules.dedup();
+    }
+}
+
+/// Records the candidates (fragment, offset of the word in it, bytes) that the text
+/// holds with their word at `start`.
+#[inline]
+fn push_candidates(
+    cands: &[(u32, u32, Box<[u8]>)],
+    bytes: &[u8],
+    start: usize,
+    hits: &mut Vec<(u32, u32, u32)>,
+) {
+    for (id, off, frag) in cands {
+        if let Some(at) = start.checked_sub(*off as usize)
+            && bytes[at..].starts_with(frag)
+        {
+            hits.push((*id, at as u32, (at + frag.len()) as u32));
+        }
     }
 }
 
