@@ -105,6 +105,9 @@ pub enum RecipientSource {
     Feedback,
     Sender,
     Notification,
+    /// A complaint that names no complainer: the report's own addressee (the
+    /// feedback-loop subscriber) stands in, so that the complaint is recorded.
+    ReportAddressee,
 }
 
 /// The Sisimai-compatible view of a recipient's outcome.
@@ -213,7 +216,7 @@ pub fn decode_with(input: &[u8], classifier: &Classifier) -> Result<Decoded, Err
         return Err(Error::new(ErrorKind::NotAMessage));
     }
     let view = mime::View::build(&msg);
-    let (format, mut recipients) = read(&view);
+    let (format, mut recipients) = read(&view, classifier);
     finish(&view, &mut recipients, classifier, format);
     let kind = message_kind(&recipients);
     Ok(Decoded {
@@ -228,7 +231,7 @@ pub fn decode_with(input: &[u8], classifier: &Classifier) -> Result<Decoded, Err
 }
 
 /// Tries the readers in order of structure; the first that finds recipients wins.
-fn read(view: &mime::View) -> (&'static str, Vec<Recipient>) {
+fn read(view: &mime::View, classifier: &Classifier) -> (&'static str, Vec<Recipient>) {
     let r = rfc5965::read(view);
     if !r.is_empty() {
         return ("arf", r);
@@ -246,7 +249,7 @@ fn read(view: &mime::View) -> (&'static str, Vec<Recipient>) {
         if !r.is_empty() {
             return (name, r);
         }
-        let r = formats::from_headers(view);
+        let r = formats::from_headers(view, classifier);
         if !r.is_empty() {
             return ("headers", r);
         }

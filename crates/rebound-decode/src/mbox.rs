@@ -6,6 +6,32 @@ fn is_separator(line: &[u8]) -> bool {
     line.starts_with(b"From ") && line.len() > 5 && line[5] != b' ' || line == b"From "
 }
 
+/// Whether a `From ` line ends in the date an MDA writes (`Thu Jul  2 12:05:05 2020`):
+/// such a line separates messages even where no blank line precedes it (some tools
+/// append messages without one); a body line that merely starts with "From " does not.
+fn has_mbox_date(line: &[u8]) -> bool {
+    let Ok(l) = std::str::from_utf8(line) else {
+        return false;
+    };
+    let words: Vec<&str> = l.split_whitespace().collect();
+    if words.len() < 7 {
+        return false;
+    }
+    let n = words.len();
+    let year = words[n - 1];
+    let time = words[n - 2];
+    let month = words[n - 4];
+    year.len() == 4
+        && year.bytes().all(|b| b.is_ascii_digit())
+        && time.len() >= 5
+        && time.bytes().all(|b| b.is_ascii_digit() || b == b':')
+        && time.contains(':')
+        && [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ]
+        .contains(&month)
+}
+
 /// Whether `input` looks like an mbox file (starts with a `From ` line).
 pub fn is_mbox(input: &[u8]) -> bool {
     let end = memchr::memchr(b'\n', input).unwrap_or(input.len());
@@ -40,7 +66,7 @@ pub fn split(input: &[u8]) -> Vec<Vec<u8>> {
     for line in input.split_inclusive(|&b| b == b'\n') {
         let bare = line.strip_suffix(b"\n").unwrap_or(line);
         let bare = bare.strip_suffix(b"\r").unwrap_or(bare);
-        if is_separator(bare) && (prev_blank || cur.is_none()) {
+        if is_separator(bare) && (prev_blank || cur.is_none() || has_mbox_date(bare)) {
             if let Some(m) = cur.take() {
                 out.push(trim_trailing_blank(m));
             }
@@ -87,5 +113,13 @@ mod tests {
         assert_eq!(m[1], b"Subject: two\n\nbody\n");
         assert!(is_mbox(mbox));
         assert!(!is_mbox(b"Subject: x\n"));
+    }
+
+    #[test]
+    fn a_dated_from_line_separates_without_a_blank_line() {
+        let mbox = b"From a@b Thu Jul  2 12:05:05 2020\nSubject: one\n\nbody\n--end--\nFrom c@d  Thu Jul  2 12:05:05 2020\nSubject: two\n\nhello\nFrom me, with love\n";
+        let m = split(mbox);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1], b"Subject: two\n\nhello\nFrom me, with love\n");
     }
 }

@@ -58,11 +58,24 @@ pub fn read(view: &View) -> Vec<Recipient> {
         {
             addrs.extend(ret.to.iter().filter_map(|a| address::normalize(a)));
         }
+        let mut source = RecipientSource::Feedback;
+        if addrs.is_empty() {
+            // No field and no `To` names the complainer ("To: <Undisclosed
+            // Recipients>"): the returned message's envelope recipient, as its
+            // `Received: ... for <addr>` recorded it.
+            addrs.extend(received_for(&view.returned_raw));
+        }
+        if addrs.is_empty() {
+            // Nothing names the complainer: the report stands for the feedback-loop
+            // subscriber it was addressed to, so that the complaint is not lost.
+            addrs.extend(view.to_addrs.iter().filter_map(|a| address::normalize(a)));
+            source = RecipientSource::ReportAddressee;
+        }
         for a in addrs {
             if out.iter().any(|r| address::same(&r.recipient, &a)) {
                 continue;
             }
-            let mut r = Recipient::new(a, RecipientSource::Feedback, Kind::Complaint);
+            let mut r = Recipient::new(a, source, Kind::Complaint);
             r.feedback_type = Some(ftype.clone());
             r.arrival_date = get("arrival-date").or_else(|| get("received-date"));
             r.reporting_mta = get("reporting-mta").or_else(|| get("user-agent"));
@@ -70,6 +83,31 @@ pub fn read(view: &View) -> Vec<Recipient> {
                 .map(|ip| format!("source-ip {ip}"))
                 .unwrap_or_default();
             out.push(r);
+        }
+    }
+    out
+}
+
+/// The addresses named by `for <addr>` in the `Received` fields of a header block.
+fn received_for(headers: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_received = false;
+    for line in headers.lines() {
+        if !line.starts_with([' ', '\t']) {
+            in_received = line
+                .get(..9)
+                .is_some_and(|n| n.eq_ignore_ascii_case("received:"));
+        }
+        if !in_received {
+            continue;
+        }
+        let l = text::lower(line);
+        if let Some(i) = l.find("for <")
+            && let Some(a) = address::first(&line[i + 4..])
+            && let Some(a) = address::normalize(a)
+            && !out.contains(&a)
+        {
+            out.push(a);
         }
     }
     out

@@ -78,7 +78,7 @@ pub fn read(view: &View) -> (&'static str, Vec<Recipient>) {
 /// A report that names no recipient in its text: the recipients are read from
 /// `X-Failed-Recipients`, else the returned message's `To`, else a VERP return path;
 /// the error is whatever SMTP reply the text holds.
-pub fn from_headers(view: &View) -> Vec<Recipient> {
+pub fn from_headers(view: &View, classifier: &rebound_classify::Classifier) -> Vec<Recipient> {
     let mut addrs: Vec<(String, RecipientSource)> = Vec::new();
     for (n, v) in &view.headers {
         if n.eq_ignore_ascii_case("X-Failed-Recipients") {
@@ -116,6 +116,7 @@ pub fn from_headers(view: &View) -> Vec<Recipient> {
         .any(|(_, s)| *s == RecipientSource::XFailedRecipients)
         && !scan::has_code(&diag)
         && view.report_type != "delivery-status"
+        && !names_a_failure(&diag, classifier)
     {
         return Vec::new();
     }
@@ -130,6 +131,20 @@ pub fn from_headers(view: &View) -> Vec<Recipient> {
         out.push(r);
     }
     out
+}
+
+/// Whether a report's words name a failure that the classifier knows by its wording
+/// (a specific text rule, not a generic phrase): firm enough evidence without a code.
+fn names_a_failure(diag: &str, classifier: &rebound_classify::Classifier) -> bool {
+    if diag.is_empty() {
+        return false;
+    }
+    let mut scratch = rebound_classify::Scratch::default();
+    let v = classifier.classify(
+        &rebound_classify::Reply::from_parts(None, None, diag),
+        &mut scratch,
+    );
+    v.evidence.source == rebound_classify::Source::Text
 }
 
 /// The SMTP command the remote server refused, as the text names it.
