@@ -21,6 +21,7 @@ pub mod db;
 pub mod error;
 pub mod metrics;
 pub mod smtp;
+pub mod unsubscribe;
 pub mod webhooks;
 
 pub use config::Config;
