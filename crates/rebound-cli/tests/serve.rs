@@ -71,7 +71,7 @@ fn serve_finishes_the_request_in_flight_on_sigterm() {
     assert!(kill.success());
     std::thread::sleep(Duration::from_millis(300));
     // The request started before SIGTERM is still served.
-    c.write_all(body[20..].as_bytes()).unwrap();
+    c.write_all(&body.as_bytes()[20..]).unwrap();
     let mut answer = Vec::new();
     let mut buf = [0u8; 4096];
     while !String::from_utf8_lossy(&answer).contains("\"rejected\"") {
