@@ -12,9 +12,8 @@
 //! `spawn_blocking`, so a slow query never stalls the runtime's worker threads.
 
 use rebound_store::{Appended, Store, Submission};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 /// Opens a connection to the configured store.
 pub type Opener = Arc<dyn Fn() -> rebound_store::Result<Box<dyn Store>> + Send + Sync>;
@@ -33,7 +32,7 @@ const MAX_GROUP_RECORDS: usize = 20_000;
 
 #[derive(Clone)]
 pub struct Db {
-    writer: mpsc::SyncSender<Job>,
+    writer: mpsc::Sender<Job>,
     pool: Arc<Pool>,
 }
 
@@ -59,7 +58,7 @@ impl Db {
     /// Starts the writer thread; fails if the store cannot be opened.
     pub fn start(open: Opener, keep: usize) -> rebound_store::Result<Db> {
         let store = open()?;
-        let (tx, rx) = mpsc::sync_channel::<Job>(4096);
+        let (tx, rx) = mpsc::channel::<Job>(4096);
         let opener = open.clone();
         std::thread::Builder::new()
             .name("rebound-writer".into())
@@ -78,12 +77,10 @@ impl Db {
     /// Appends a submission; resolves once it is durably committed (or refused).
     pub async fn submit(&self, sub: Submission) -> Outcome {
         let (done, wait) = oneshot::channel();
-        let writer = self.writer.clone();
-        // The queue is bounded: a full one blocks this blocking-pool thread, which is
-        // back pressure, not a stalled runtime.
-        tokio::task::spawn_blocking(move || writer.send(Job { sub, done }))
+        // The queue is bounded: when it is full, this request waits (back pressure).
+        self.writer
+            .send(Job { sub, done })
             .await
-            .map_err(|e| e.to_string())?
             .map_err(|_| "the store writer has stopped".to_string())?;
         wait.await
             .map_err(|_| "the store writer has stopped".to_string())?
@@ -99,18 +96,17 @@ impl Db {
             jobs.push(Job { sub, done });
             waits.push(wait);
         }
-        let writer = self.writer.clone();
-        let sent = tokio::task::spawn_blocking(move || {
-            for j in jobs {
-                writer.send(j).map_err(|_| ())?;
+        let mut sent = true;
+        for j in jobs {
+            if self.writer.send(j).await.is_err() {
+                sent = false;
+                break;
             }
-            Ok::<_, ()>(())
-        })
-        .await;
+        }
         let mut out = Vec::with_capacity(waits.len());
         for w in waits {
-            out.push(match (&sent, w.await) {
-                (Ok(Ok(())), Ok(r)) => r,
+            out.push(match (sent, w.await) {
+                (true, Ok(r)) => r,
                 _ => Err("the store writer has stopped".to_string()),
             });
         }
@@ -146,8 +142,8 @@ impl Db {
     }
 }
 
-fn writer(mut store: Box<dyn Store>, open: Opener, rx: mpsc::Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
+fn writer(mut store: Box<dyn Store>, open: Opener, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.blocking_recv() {
         let mut records = first.sub.records.len();
         let (mut subs, mut dones) = (vec![first.sub], vec![first.done]);
         while records < MAX_GROUP_RECORDS {

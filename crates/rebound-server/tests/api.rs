@@ -542,3 +542,57 @@ async fn the_api_on_postgresql() {
     assert_eq!(g["decisions"][1]["decision"], "send");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_submission_does_not_fail_the_others_committed_with_it() {
+    use rebound_store::{Detail, Record, Submission};
+    let s = Server::start().await;
+    let rec = |tenant: &str, address: &str| Record {
+        tenant: tenant.into(),
+        channel: Channel::Email,
+        address: address.into(),
+        at: 1_795_341_600,
+        event: rebound_policy::Event::Complaint,
+        reason: None,
+        campaign: None,
+        detail: Detail::default(),
+    };
+    let sub = |tenant: &str, address: &str| Submission {
+        tenant: tenant.into(),
+        key: None,
+        at: 0,
+        records: vec![rec(tenant, address)],
+    };
+    let app = &s.running.as_ref().unwrap().app;
+    // Queued together, so committed together unless one fails the transaction.
+    let out = app
+        .db
+        .submit_many(vec![
+            sub("acme", "a@example.com"),
+            sub("nobody", "b@example.com"),
+            sub("beta", "c@example.com"),
+        ])
+        .await;
+    assert!(out[0].as_ref().is_ok_and(|r| r.is_some()), "{out:?}");
+    assert!(
+        out[1].is_err(),
+        "the unknown tenant's submission fails alone: {out:?}"
+    );
+    assert!(out[2].as_ref().is_ok_and(|r| r.is_some()), "{out:?}");
+    let mut store = s.store();
+    assert_eq!(
+        store
+            .history("acme", Channel::Email, "a@example.com")
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .history("beta", Channel::Email, "c@example.com")
+            .unwrap()
+            .len(),
+        1
+    );
+    s.stop().await;
+}
