@@ -56,13 +56,17 @@ impl Drop for Pool {
 
 impl Db {
     /// Starts the writer thread; fails if the store cannot be opened.
-    pub fn start(open: Opener, keep: usize) -> rebound_store::Result<Db> {
+    pub fn start(
+        open: Opener,
+        keep: usize,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> rebound_store::Result<Db> {
         let store = open()?;
         let (tx, rx) = mpsc::channel::<Job>(4096);
         let opener = open.clone();
         std::thread::Builder::new()
             .name("rebound-writer".into())
-            .spawn(move || writer(store, opener, rx))
+            .spawn(move || writer(store, opener, rx, metrics))
             .map_err(|e| rebound_store::Error::Backend(format!("cannot start the writer: {e}")))?;
         Ok(Db {
             writer: tx,
@@ -142,7 +146,12 @@ impl Db {
     }
 }
 
-fn writer(mut store: Box<dyn Store>, open: Opener, mut rx: mpsc::Receiver<Job>) {
+fn writer(
+    mut store: Box<dyn Store>,
+    open: Opener,
+    mut rx: mpsc::Receiver<Job>,
+    metrics: Arc<crate::metrics::Metrics>,
+) {
     while let Some(first) = rx.blocking_recv() {
         let mut records = first.sub.records.len();
         let (mut subs, mut dones) = (vec![first.sub], vec![first.done]);
@@ -156,7 +165,14 @@ fn writer(mut store: Box<dyn Store>, open: Opener, mut rx: mpsc::Receiver<Job>) 
                 Err(_) => break,
             }
         }
-        match store.append_submissions(&subs) {
+        let started = std::time::Instant::now();
+        let result = store.append_submissions(&subs);
+        metrics.observe(
+            "rebound_store_commit_seconds",
+            &[],
+            started.elapsed().as_secs_f64(),
+        );
+        match result {
             Ok(results) => {
                 for (done, r) in dones.into_iter().zip(results) {
                     let _ = done.send(Ok(r));

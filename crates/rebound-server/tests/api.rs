@@ -596,3 +596,55 @@ async fn one_bad_submission_does_not_fail_the_others_committed_with_it() {
     );
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_bytes_to_every_endpoint_get_4xx_and_the_server_lives() {
+    let s = Server::start().await;
+    // A fixed-seed generator: the same hostile bodies every run.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let posts = [
+        "/v1/events",
+        "/v1/gate",
+        "/v1/addresses/a@example.com/unblock",
+        "/v1/addresses/a@example.com/opt-in",
+        "/v1/campaigns/c/stop",
+        "/v1/tenant/restrict",
+        "/v1/unsubscribe-links",
+        "/v1/webhooks/generic",
+        "/v1/webhooks/ses?tenant=acme",
+        "/u/AAAA",
+    ];
+    let seeds: [&[u8]; 4] = [
+        br#"{"channel":"email","recipient":"#,
+        b"[{\"by\":",
+        b"{\"recipients\":[",
+        b"\x00\xff",
+    ];
+    for path in posts {
+        for round in 0..25 {
+            let len = (next() % 3000) as usize;
+            let mut body: Vec<u8> = seeds[round % seeds.len()].to_vec();
+            body.extend((0..len).map(|_| next() as u8));
+            let r = s
+                .client
+                .post(s.url(path))
+                .bearer_auth(&s.acme)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let st = r.status().as_u16();
+            assert!((400..500).contains(&st), "{path}: {st}");
+        }
+    }
+    let (st, _) = s.get("/healthz", "").await;
+    assert_eq!(st, 200);
+    s.stop().await;
+}
