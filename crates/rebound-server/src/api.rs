@@ -48,6 +48,11 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v1/suppressions.csv", get(suppressions_csv))
         .route("/v1/reports", get(reports))
         .route("/v1/webhooks/{provider}", post(crate::webhooks::webhook))
+        .route("/v1/unsubscribe-links", post(crate::unsubscribe::mint))
+        .route(
+            "/u/{token}",
+            get(crate::unsubscribe::page).post(crate::unsubscribe::unsubscribe),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -12,9 +12,8 @@
 //! `spawn_blocking`, so a slow query never stalls the runtime's worker threads.
 
 use rebound_store::{Appended, Store, Submission};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 /// Opens a connection to the configured store.
 pub type Opener = Arc<dyn Fn() -> rebound_store::Result<Box<dyn Store>> + Send + Sync>;
@@ -33,7 +32,7 @@ const MAX_GROUP_RECORDS: usize = 20_000;
 
 #[derive(Clone)]
 pub struct Db {
-    writer: mpsc::SyncSender<Job>,
+    writer: mpsc::Sender<Job>,
     pool: Arc<Pool>,
 }
 
@@ -57,13 +56,17 @@ impl Drop for Pool {
 
 impl Db {
     /// Starts the writer thread; fails if the store cannot be opened.
-    pub fn start(open: Opener, keep: usize) -> rebound_store::Result<Db> {
+    pub fn start(
+        open: Opener,
+        keep: usize,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> rebound_store::Result<Db> {
         let store = open()?;
-        let (tx, rx) = mpsc::sync_channel::<Job>(4096);
+        let (tx, rx) = mpsc::channel::<Job>(4096);
         let opener = open.clone();
         std::thread::Builder::new()
             .name("rebound-writer".into())
-            .spawn(move || writer(store, opener, rx))
+            .spawn(move || writer(store, opener, rx, metrics))
             .map_err(|e| rebound_store::Error::Backend(format!("cannot start the writer: {e}")))?;
         Ok(Db {
             writer: tx,
@@ -78,12 +81,10 @@ impl Db {
     /// Appends a submission; resolves once it is durably committed (or refused).
     pub async fn submit(&self, sub: Submission) -> Outcome {
         let (done, wait) = oneshot::channel();
-        let writer = self.writer.clone();
-        // The queue is bounded: a full one blocks this blocking-pool thread, which is
-        // back pressure, not a stalled runtime.
-        tokio::task::spawn_blocking(move || writer.send(Job { sub, done }))
+        // The queue is bounded: when it is full, this request waits (back pressure).
+        self.writer
+            .send(Job { sub, done })
             .await
-            .map_err(|e| e.to_string())?
             .map_err(|_| "the store writer has stopped".to_string())?;
         wait.await
             .map_err(|_| "the store writer has stopped".to_string())?
@@ -99,18 +100,17 @@ impl Db {
             jobs.push(Job { sub, done });
             waits.push(wait);
         }
-        let writer = self.writer.clone();
-        let sent = tokio::task::spawn_blocking(move || {
-            for j in jobs {
-                writer.send(j).map_err(|_| ())?;
+        let mut sent = true;
+        for j in jobs {
+            if self.writer.send(j).await.is_err() {
+                sent = false;
+                break;
             }
-            Ok::<_, ()>(())
-        })
-        .await;
+        }
         let mut out = Vec::with_capacity(waits.len());
         for w in waits {
-            out.push(match (&sent, w.await) {
-                (Ok(Ok(())), Ok(r)) => r,
+            out.push(match (sent, w.await) {
+                (true, Ok(r)) => r,
                 _ => Err("the store writer has stopped".to_string()),
             });
         }
@@ -146,8 +146,13 @@ impl Db {
     }
 }
 
-fn writer(mut store: Box<dyn Store>, open: Opener, rx: mpsc::Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
+fn writer(
+    mut store: Box<dyn Store>,
+    open: Opener,
+    mut rx: mpsc::Receiver<Job>,
+    metrics: Arc<crate::metrics::Metrics>,
+) {
+    while let Some(first) = rx.blocking_recv() {
         let mut records = first.sub.records.len();
         let (mut subs, mut dones) = (vec![first.sub], vec![first.done]);
         while records < MAX_GROUP_RECORDS {
@@ -160,7 +165,14 @@ fn writer(mut store: Box<dyn Store>, open: Opener, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        match store.append_submissions(&subs) {
+        let started = std::time::Instant::now();
+        let result = store.append_submissions(&subs);
+        metrics.observe(
+            "rebound_store_commit_seconds",
+            &[],
+            started.elapsed().as_secs_f64(),
+        );
+        match result {
             Ok(results) => {
                 for (done, r) in dones.into_iter().zip(results) {
                     let _ = done.send(Ok(r));

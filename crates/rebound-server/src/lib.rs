@@ -21,6 +21,7 @@ pub mod db;
 pub mod error;
 pub mod metrics;
 pub mod smtp;
+pub mod unsubscribe;
 pub mod webhooks;
 
 pub use config::Config;
@@ -46,7 +47,7 @@ pub struct App {
     pub config: Config,
     pub db: db::Db,
     pub keys: auth::KeyCache,
-    pub metrics: metrics::Metrics,
+    pub metrics: Arc<metrics::Metrics>,
     pub signer: rebound_verp::Signer,
     /// The base of unsubscribe links.
     pub public_url: String,
@@ -171,8 +172,10 @@ pub async fn start_with(
     let secret = load_secret(&config)?;
     let open = opener(&config);
     let keep = config.http.pool;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let m = metrics.clone();
     // Opening a PostgreSQL connection blocks: not on a runtime thread.
-    let db = tokio::task::spawn_blocking(move || db::Db::start(open, keep))
+    let db = tokio::task::spawn_blocking(move || db::Db::start(open, keep, m))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("cannot open the store: {e}"))?;
@@ -185,7 +188,7 @@ pub async fn start_with(
         signer: rebound_verp::Signer::new(&secret),
         db,
         keys: auth::KeyCache::default(),
-        metrics: metrics::Metrics::default(),
+        metrics,
         tenants: RwLock::new(HashMap::new()),
         fetcher,
         certs: webhooks::CertCache::default(),
