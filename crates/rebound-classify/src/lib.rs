@@ -303,30 +303,36 @@ impl Classifier {
             Some(5) => Permanence::Permanent,
             _ => Permanence::Unknown,
         };
-        let mut ev = Evidence {
-            rule: self.labels.none.clone(),
-            source: Source::None,
+        // The evidence is built without its rule name, which is cloned in once
+        // the deciding rule is known (an `Arc` clone is an atomic operation).
+        let status = reply.status.and_then(StatusCode::parse);
+        let mut conflicts = Vec::new();
+        if let (Some(code), Some(status)) = (reply.code, status)
+            && status.class as u16 != code / 100
+        {
+            conflicts.push(Conflict::ClassMismatch { code, status });
+        }
+        let evidence = |rule: &Arc<str>, source, conflicts| Evidence {
+            rule: Arc::clone(rule),
+            source,
             origin: None,
             provider: None,
             reply_code: reply.code,
-            status: reply.status.and_then(StatusCode::parse),
+            status,
             status_reason: None,
             permanence,
-            conflicts: Vec::new(),
+            conflicts,
         };
-        if let (Some(code), Some(status)) = (reply.code, ev.status)
-            && status.class as u16 != code / 100
-        {
-            ev.conflicts.push(Conflict::ClassMismatch { code, status });
-        }
         if permanence == Permanence::Success {
-            ev.rule = self.labels.success.clone();
-            ev.source = if reply.code.is_some() {
+            let source = if reply.code.is_some() {
                 Source::ReplyCode
             } else {
                 Source::Status
             };
-            return finish(conclude(Reason::Delivered), ev);
+            return finish(
+                conclude(Reason::Delivered),
+                evidence(&self.labels.success, source, conflicts),
+            );
         }
 
         matcher::prepare(reply.text, scratch);
@@ -349,27 +355,29 @@ impl Classifier {
             }
         }
 
-        let status_entry = ev.status.and_then(|s| self.lookup_status(s));
-        ev.status_reason = status_entry.map(|e| e.conclusion.reason);
+        let status_entry = status.and_then(|s| self.lookup_status(s));
+        let status_reason = status_entry.map(|e| e.conclusion.reason);
         let specific_status = status_entry.filter(|e| e.code != "X.0.0");
 
+        // The name of what decided; cloned into the evidence once, at the end.
+        let mut label: &Arc<str> = &self.labels.none;
         let (conclusion, source, rule) = if let Some(rule) = specific {
             if let Some(st) = specific_status
                 && st.conclusion.reason != rule.conclusion.reason
             {
-                ev.conflicts.push(Conflict::TextOverStatus {
-                    status: ev.status.unwrap_or_default(),
+                conflicts.push(Conflict::TextOverStatus {
+                    status: status.unwrap_or_default(),
                     status_says: st.conclusion.reason,
                     text_says: rule.conclusion.reason,
                 });
             }
             (rule.conclusion.clone(), Source::Text, Some(rule))
         } else if let Some(st) = specific_status {
-            ev.rule = st.label.clone();
+            label = &st.label;
             if let Some(g) = generic
                 && g.conclusion.reason != st.conclusion.reason
             {
-                ev.conflicts.push(Conflict::StatusOverGenericText {
+                conflicts.push(Conflict::StatusOverGenericText {
                     rule: g.id.clone(),
                     text_says: g.conclusion.reason,
                 });
@@ -378,13 +386,13 @@ impl Classifier {
         } else if let Some(rule) = generic {
             (rule.conclusion.clone(), Source::GenericText, Some(rule))
         } else if let Some(e) = reply.code.and_then(|c| self.reply.get(&c)) {
-            ev.rule = e.label.clone();
+            label = &e.label;
             (e.conclusion.clone(), Source::ReplyCode, None)
         } else if let Some(class) = reply.class() {
-            ev.rule = if class == 4 {
-                self.labels.class4.clone()
+            label = if class == 4 {
+                &self.labels.class4
             } else {
-                self.labels.class5.clone()
+                &self.labels.class5
             };
             let reason = if class == 4 {
                 Reason::ReceiverError
@@ -393,12 +401,14 @@ impl Classifier {
             };
             (conclude(reason), Source::ReplyCode, None)
         } else {
-            ev.rule = self.labels.none.clone();
             (conclude(Reason::Unknown), Source::None, None)
         };
-        ev.source = source;
         if let Some(rule) = rule {
-            ev.rule = rule.id.clone();
+            label = &rule.id;
+        }
+        let mut ev = evidence(label, source, conflicts);
+        ev.status_reason = status_reason;
+        if let Some(rule) = rule {
             ev.origin = Some(rule.origin.clone());
             ev.provider = rule.provider.clone();
         }
