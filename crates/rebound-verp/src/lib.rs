@@ -134,12 +134,7 @@ impl Signer {
     }
 }
 
-fn field(
-    out: &mut Vec<u8>,
-    name: &'static str,
-    v: &str,
-    optional: bool,
-) -> Result<(), TokenError> {
+fn field(out: &mut Vec<u8>, name: &'static str, v: &str, optional: bool) -> Result<(), TokenError> {
     if v.len() > MAX_FIELD || (v.is_empty() && !optional) {
         return Err(TokenError::Field(name));
     }
