@@ -13,20 +13,22 @@
 //! history: the stored state already holds every event ingested, including any
 //! dated after `--at`. Tests and what-if checks move time forward, which is exact.
 
-use crate::lines::next_line;
+use crate::lines::{next_line, stdin_would_block};
 use crate::store::{ChannelArg, at_or_now};
 use anyhow::Result;
 use rebound_pipeline::gate::Gate;
-use rebound_policy::SkipReason;
-use rebound_store::{Attempt, Channel, Skip, Store};
-use serde::Serialize;
+use rebound_store::{Channel, Sends, Skip, Store};
 use std::collections::BTreeMap;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Decisions per transaction at most.
-const BATCH: usize = 1000;
+/// Sends per transaction at most. Each transaction is one stored row of sends and
+/// one `fsync`; this bounds both the output held back until its commit and the
+/// number of commits a 10-million list costs (200).
+const BATCH: u64 = 50_000;
+/// Output bytes held back at most before a commit.
+const HELD: usize = 4 << 20;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -46,48 +48,44 @@ pub struct Args {
     dry_run: bool,
 }
 
-#[derive(Serialize)]
-struct Decision<'a> {
-    recipient: &'a str,
-    decision: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
-}
-
-struct Pending<'a> {
-    store: &'a mut dyn Store,
-    attempts: Vec<Attempt>,
-    /// Skips since the last flush, by reason (counted for reports, never billed).
+/// A part of the list, decided: the sends and skip counts to record, and the
+/// decision lines to print once they are recorded.
+struct Batch {
+    sends: Sends,
     skips: BTreeMap<&'static str, u64>,
-    /// Where skips are recorded: `None` on a dry run.
-    skip_template: Option<Skip>,
     out: Vec<u8>,
 }
 
-impl Pending<'_> {
-    fn flush(&mut self, w: &mut impl Write) -> Result<()> {
-        let skips: Vec<Skip> = match &self.skip_template {
-            Some(t) => self
-                .skips
-                .iter()
-                .map(|(reason, &count)| Skip {
-                    reason: reason.to_string(),
-                    count,
-                    ..t.clone()
-                })
-                .collect(),
-            None => Vec::new(),
-        };
-        if !self.attempts.is_empty() || !skips.is_empty() {
-            self.store.record_gate(&self.attempts, &skips)?;
-            self.attempts.clear();
-        }
-        self.skips.clear();
-        w.write_all(&self.out)?;
-        self.out.clear();
-        w.flush()?;
-        Ok(())
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.out.is_empty()
     }
+}
+
+/// Records a batch (unless a dry run), then prints its decisions.
+fn write_batch(
+    store: &mut dyn Store,
+    b: &Batch,
+    skip_template: Option<&Skip>,
+    w: &mut impl Write,
+) -> Result<()> {
+    if let Some(t) = skip_template {
+        let skips: Vec<Skip> = b
+            .skips
+            .iter()
+            .map(|(reason, &count)| Skip {
+                reason: reason.to_string(),
+                count,
+                ..t.clone()
+            })
+            .collect();
+        if !b.sends.is_empty() || !skips.is_empty() {
+            store.record_gate(&b.sends, &skips)?;
+        }
+    }
+    w.write_all(&b.out)?;
+    w.flush()?;
+    Ok(())
 }
 
 pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
@@ -96,69 +94,130 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
     let channel = Channel::from(args.channel);
     let snap = store.gate_snapshot(&args.tenant, channel, args.campaign.as_deref(), at)?;
     let mut gate = Gate::new(snap, channel, args.campaign.clone(), at);
-    let mut pending = Pending {
-        store: &mut *store,
-        attempts: Vec::new(),
+    let skip_template = (!args.dry_run).then(|| Skip {
+        tenant: args.tenant.clone(),
+        campaign: args.campaign.clone(),
+        channel,
+        at,
+        reason: String::new(),
+        count: 0,
+    });
+    let fresh = |gate: &Gate| Batch {
+        sends: gate.sends(),
         skips: BTreeMap::new(),
-        skip_template: (!args.dry_run).then(|| Skip {
-            tenant: args.tenant.clone(),
-            campaign: args.campaign.clone(),
-            channel,
-            at,
-            reason: String::new(),
-            count: 0,
-        }),
-        out: Vec::with_capacity(1 << 16),
+        out: Vec::with_capacity(HELD + 4096),
     };
-    let stdout = io::stdout();
-    let mut w = BufWriter::new(stdout.lock());
-    let mut reader = BufReader::with_capacity(1 << 16, io::stdin().lock());
-    let mut buf = Vec::new();
-    loop {
-        let mut failed = None;
-        let more = next_line(&mut reader, &mut buf, || {
-            if failed.is_none()
-                && let Err(e) = pending.flush(&mut w)
-            {
-                failed = Some(e);
+    // Deciding and recording overlap: this thread decides the next batch while a
+    // writer thread commits the last one and prints it. One batch in flight at most,
+    // so memory stays bounded and decisions still print in order, each after its
+    // commit.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
+    std::thread::scope(|scope| -> Result<ExitCode> {
+        let store = &mut *store;
+        let template = skip_template.as_ref();
+        let writer = scope.spawn(move || -> Result<()> {
+            let mut w = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            for b in rx {
+                write_batch(store, &b, template, &mut w)?;
             }
-        })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        if !more {
-            break;
-        }
-        let raw = String::from_utf8_lossy(&buf);
-        let recipient = raw.trim();
-        if recipient.is_empty() {
-            continue;
-        }
-        let skip: Option<SkipReason> = match gate.decide(recipient) {
-            Ok(attempt) => {
-                if !args.dry_run {
-                    pending.attempts.push(attempt);
+            Ok(())
+        });
+        let decided = (|| -> Result<()> {
+            let mut batch = fresh(&gate);
+            let mut reader = BufReader::with_capacity(1 << 16, io::stdin().lock());
+            let mut buf = Vec::new();
+            let hand_off = |batch: &mut Batch, gate: &Gate| -> bool {
+                if batch.is_empty() {
+                    return true;
                 }
-                None
+                let full = std::mem::replace(batch, fresh(gate));
+                tx.send(full).is_ok()
+            };
+            loop {
+                let mut ok = true;
+                let more = next_line(&mut reader, &mut buf, || {
+                    if ok && stdin_would_block() {
+                        ok = hand_off(&mut batch, &gate);
+                    }
+                })?;
+                if !ok || !more {
+                    break;
+                }
+                let raw = String::from_utf8_lossy(&buf);
+                let recipient = raw.trim();
+                if recipient.is_empty() {
+                    continue;
+                }
+                let out = &mut batch.out;
+                out.extend_from_slice(br#"{"recipient":"#);
+                push_json_str(out, recipient);
+                match gate.decide(recipient) {
+                    Ok(address) => {
+                        if !args.dry_run {
+                            batch.sends.push(address);
+                        }
+                        out.extend_from_slice(b",\"decision\":\"send\"}\n");
+                    }
+                    Err(reason) => {
+                        *batch.skips.entry(reason.as_str()).or_default() += 1;
+                        out.extend_from_slice(b",\"decision\":\"skip\",\"reason\":\"");
+                        out.extend_from_slice(reason.as_str().as_bytes());
+                        out.extend_from_slice(b"\"}\n");
+                    }
+                }
+                if (batch.out.len() >= HELD || batch.sends.len() >= BATCH)
+                    && !hand_off(&mut batch, &gate)
+                {
+                    break;
+                }
             }
-            Err(reason) => {
-                *pending.skips.entry(reason.as_str()).or_default() += 1;
-                Some(reason)
-            }
-        };
-        serde_json::to_writer(
-            &mut pending.out,
-            &Decision {
-                recipient,
-                decision: if skip.is_some() { "skip" } else { "send" },
-                reason: skip.map(SkipReason::as_str),
-            },
-        )?;
-        pending.out.push(b'\n');
-        if pending.out.len() >= 1 << 20 || pending.attempts.len() >= BATCH {
-            pending.flush(&mut w)?;
+            hand_off(&mut batch, &gate);
+            Ok(())
+        })();
+        drop(tx);
+        // The writer's error (a failed commit, a closed stdout) explains a stop
+        // better than the hand-off that noticed it.
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the writer thread panicked")));
+        written?;
+        decided?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Appends `s` as a JSON string (quotes included). Recipients are the caller's
+/// bytes and may hold anything; the common case, nothing to escape, is one copy.
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // serde_json writes into a Vec without failing.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_json_str;
+
+    #[test]
+    fn recipients_are_written_as_json_strings() {
+        for s in [
+            "jo@example.com",
+            "a\"b@x.y",
+            "back\\slash",
+            "tab\there",
+            "\u{1}",
+            "é@ü.de",
+            "",
+        ] {
+            let mut out = Vec::new();
+            push_json_str(&mut out, s);
+            let back: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, s);
         }
     }
-    pending.flush(&mut w)?;
-    Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@
 //! Tenants must exist (`rebound tenant create`): a typo in a tenant name must not
 //! quietly start a second, empty suppression list.
 
-use crate::lines::next_line;
+use crate::lines::{next_line, stdin_would_block};
 use anyhow::Result;
 use rebound_classify::Scratch;
 use rebound_pipeline::event_line::EventLine;
@@ -67,6 +67,7 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
         let mut failed = None;
         let more = next_line(&mut reader, &mut buf, || {
             if failed.is_none()
+                && stdin_would_block()
                 && let Err(e) = ing.commit(&mut batch, args.ack)
             {
                 failed = Some(e);

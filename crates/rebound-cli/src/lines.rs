@@ -47,6 +47,26 @@ pub fn next_line<R: Read>(
     Ok(any)
 }
 
+/// True when a read of standard input would wait: nothing is buffered in the pipe
+/// or file and it is not at its end.
+///
+/// Why: a pipe hands over at most 64 KiB per read, so "the reader's buffer ran dry"
+/// happens every few hundred lines even when the producer is far ahead. Callers
+/// that commit before waiting ask this first, so a fast producer gets full batches
+/// and a slow one still gets each line committed as it comes.
+pub fn stdin_would_block() -> bool {
+    let mut p = libc::pollfd {
+        fd: libc::STDIN_FILENO,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the length of the call; a zero timeout.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    // An error (n < 0) counts as "would block": the caller then commits, which is
+    // always safe, only slower.
+    n <= 0
+}
+
 fn memchr(b: &[u8]) -> Option<usize> {
     b.iter().position(|&c| c == b'\n')
 }

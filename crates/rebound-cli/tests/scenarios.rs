@@ -693,3 +693,85 @@ fn killing_ingest_loses_nothing_it_acknowledged() {
         "an acknowledged line was lost"
     );
 }
+
+/// `rebound gate` as a conversation: each recipient's decision comes out (recorded
+/// first) before the next recipient is written, so a caller may gate one send at a
+/// time over a pipe. Then a list far larger than one batch: one decision per line,
+/// every send recorded once.
+#[test]
+fn gate_answers_each_line_of_a_slow_producer_and_records_big_lists_whole() {
+    let w = World::new(false);
+    w.ingest_ok(&[email("gone@example.com", "unsubscribe", 0, None)]);
+    let mut child = w
+        .cmd(&[
+            "gate",
+            "--tenant",
+            "acme",
+            "--campaign",
+            "talk",
+            "--at",
+            &day_at(1),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            for _ in 0..600 {
+                if done.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            // A decision never came: stop the test instead of hanging it.
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    for (r, want) in [
+        ("a@example.com", "send"),
+        ("gone@example.com", "skip"),
+        ("b@example.com", "send"),
+    ] {
+        writeln!(stdin, "{r}").unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        let v: Value = serde_json::from_str(&line).expect("a decision before the next line");
+        assert_eq!(
+            (v["recipient"].as_str(), v["decision"].as_str()),
+            (Some(r), Some(want))
+        );
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    done.store(true, Ordering::Relaxed);
+    watchdog.join().unwrap();
+
+    let n = 120_000;
+    let list: String = (0..n).map(|i| format!("user{i}@big.example\n")).collect();
+    let (code, out, err) = w.run(
+        &[
+            "gate",
+            "--tenant",
+            "acme",
+            "--campaign",
+            "big",
+            "--at",
+            &day_at(1),
+        ],
+        &list,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), n);
+    assert!(out.lines().all(|l| l.ends_with(r#""decision":"send"}"#)));
+    let r: Value =
+        serde_json::from_str(&w.ok(&["report", "--tenant", "acme", "--campaign", "big"])).unwrap();
+    assert_eq!(r["attempted"], n);
+}

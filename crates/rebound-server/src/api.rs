@@ -326,13 +326,13 @@ async fn gate(
         .with(move |s| {
             let snap = s.gate_snapshot(&tenant, channel, req.campaign.as_deref(), at)?;
             let mut g = Gate::new(snap, channel, req.campaign.clone(), at);
-            let mut attempts = Vec::new();
+            let mut sends = g.sends();
             let mut skips: BTreeMap<&'static str, u64> = BTreeMap::new();
             let mut out = Vec::with_capacity(req.recipients.len());
             for r in &req.recipients {
                 match g.decide(r.trim()) {
                     Ok(a) => {
-                        attempts.push(a);
+                        sends.push(a);
                         out.push(json!({"recipient": r, "decision": "send"}));
                     }
                     Err(why) => {
@@ -355,8 +355,8 @@ async fn gate(
                         count,
                     })
                     .collect();
-                if !attempts.is_empty() || !skips.is_empty() {
-                    s.record_gate(&attempts, &skips)?;
+                if !sends.is_empty() || !skips.is_empty() {
+                    s.record_gate(&sends, &skips)?;
                 }
             }
             Ok(out)

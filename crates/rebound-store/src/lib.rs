@@ -27,7 +27,7 @@ mod tx;
 pub use error::{Error, Result};
 pub use keys::{ApiKey, MAX_KEY_LEN, Submission};
 pub use model::{
-    Appended, Attempt, Campaign, Channel, Detail, GateSnapshot, Mark, OutcomeCount, Record, Report,
+    Appended, Campaign, Channel, Detail, GateSnapshot, Mark, OutcomeCount, Record, Report, Sends,
     Skip, StoredRecord, Tenant,
 };
 pub use postgres::PgStore;
@@ -76,8 +76,9 @@ pub trait Store: Send {
         campaign: Option<&str>,
         at: Ts,
     ) -> Result<GateSnapshot>;
-    /// Records a gate run's sends (as attempts) and skip counts, in one transaction.
-    fn record_gate(&mut self, attempts: &[Attempt], skips: &[Skip]) -> Result<()>;
+    /// Records a gate run's sends (the attempts reports bill and frequency caps
+    /// count) and skip counts, in one transaction.
+    fn record_gate(&mut self, sends: &Sends, skips: &[Skip]) -> Result<()>;
     /// The counts behind a report, over [from, to]; `campaign` None means all.
     fn report(&mut self, tenant: &str, campaign: Option<&str>, from: Ts, to: Ts) -> Result<Report>;
     /// Every address of a tenant and channel with a mark (opted out, complained,
@@ -183,10 +184,10 @@ macro_rules! store_via_tx {
             }
             fn record_gate(
                 &mut self,
-                attempts: &[$crate::Attempt],
+                sends: &$crate::Sends,
                 skips: &[$crate::Skip],
             ) -> $crate::Result<()> {
-                self.tx(|tx| $crate::ops::record_gate(tx, attempts, skips))
+                self.tx(|tx| $crate::ops::record_gate(tx, sends, skips))
             }
             fn report(
                 &mut self,

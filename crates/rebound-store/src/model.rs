@@ -150,14 +150,72 @@ pub struct Campaign {
     pub stopped: Option<Mark>,
 }
 
-/// One recorded `send` decision.
+/// Recorded `send` decisions of one tenant, campaign, channel and time: one gate run
+/// or a part of one.
+///
+/// Why one value for many sends: a gate run decides millions of recipients at one
+/// instant, and a row per send would make recording them, not deciding them, the
+/// cost of gating. The store keeps each `Sends` as one row holding the addresses
+/// joined by line feeds (a normalised address never contains one), with their count.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Attempt {
+pub struct Sends {
     pub tenant: String,
     pub campaign: Option<String>,
     pub channel: Channel,
-    pub address: String,
     pub at: Ts,
+    addresses: String,
+    count: u64,
+}
+
+impl Sends {
+    pub fn new(tenant: &str, campaign: Option<&str>, channel: Channel, at: Ts) -> Sends {
+        Sends {
+            tenant: tenant.to_string(),
+            campaign: campaign.map(str::to_string),
+            channel,
+            at,
+            addresses: String::new(),
+            count: 0,
+        }
+    }
+
+    /// Adds one send. A line feed cannot be part of a normalised address; one in
+    /// `address` would split it in two on reading, so it is refused (false).
+    pub fn push(&mut self, address: &str) -> bool {
+        if address.is_empty() || address.contains('\n') {
+            return false;
+        }
+        if self.count > 0 {
+            self.addresses.push('\n');
+        }
+        self.addresses.push_str(address);
+        self.count += 1;
+        true
+    }
+
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The addresses, in the order they were pushed.
+    pub fn addresses(&self) -> impl Iterator<Item = &str> {
+        self.addresses.split('\n').filter(|a| !a.is_empty())
+    }
+
+    /// The stored form: addresses joined by line feeds.
+    pub fn joined(&self) -> &str {
+        &self.addresses
+    }
+
+    /// Forgets the addresses, keeping tenant, campaign, channel and time.
+    pub fn clear(&mut self) {
+        self.addresses.clear();
+        self.count = 0;
+    }
 }
 
 /// How many recipients of one gate run (or part of one) were skipped for one reason.

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Appended, Attempt, Campaign, Channel, GateSnapshot, Mark, Record, Report, Skip, Tenant,
+    Appended, Campaign, Channel, GateSnapshot, Mark, Record, Report, Sends, Skip, Tenant,
 };
 use crate::tx::{AddrKey, DomainKey, NewEvent, Tx};
 use rebound_policy::{DomainEvidence, Policy, Ts, apply, apply_domain, replay, replay_domain};
@@ -356,8 +356,8 @@ pub(crate) fn gate_snapshot(
     })
 }
 
-pub(crate) fn record_gate(tx: &mut dyn Tx, attempts: &[Attempt], skips: &[Skip]) -> Result<()> {
-    tx.insert_attempts(attempts)?;
+pub(crate) fn record_gate(tx: &mut dyn Tx, sends: &Sends, skips: &[Skip]) -> Result<()> {
+    tx.insert_sends(sends)?;
     tx.insert_skips(skips)
 }
 

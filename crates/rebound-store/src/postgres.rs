@@ -16,7 +16,7 @@
 use crate::codec::*;
 use crate::error::{Error, Result};
 use crate::keys::ApiKey;
-use crate::model::{Attempt, Campaign, Channel, OutcomeCount, Record, Skip, StoredRecord, Tenant};
+use crate::model::{Campaign, Channel, OutcomeCount, Record, Sends, Skip, StoredRecord, Tenant};
 use crate::tx::{AddrKey, DomainKey, NewEvent, Tx};
 use postgres::{Client, NoTls, Row, Statement, Transaction};
 use rebound_policy::{AddressState, DomainEvidence, DomainState, Ts};
@@ -37,8 +37,29 @@ impl PgStore {
         let mut client = Client::connect(url, NoTls)?;
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
-        tx.batch_execute(&schema("BIGSERIAL PRIMARY KEY"))?;
+        tx.batch_execute(&schema("BIGSERIAL PRIMARY KEY", "BYTEA"))?;
         tx.batch_execute(crate::keys::SCHEMA)?;
+        let old = tx.query_one("SELECT to_regclass('attempts') IS NOT NULL", &[])?;
+        if old.try_get::<_, bool>(0)? {
+            let q = OLD_ATTEMPTS
+                .replace("{sep}", "E'\\n'")
+                .replace("{agg}", "string_agg");
+            for r in tx.query(q.as_str(), &[])? {
+                let campaign: Option<&str> = r.try_get(1)?;
+                let s = old_run(
+                    r.try_get(0)?,
+                    campaign,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                )?;
+                tx.execute(
+                    "INSERT INTO sends (tenant, campaign, channel, at, count, addresses) VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[&s.tenant, &s.campaign, &s.channel.as_str(), &s.at, &(s.len() as i64), &pack_sends(s.joined())?],
+                )?;
+            }
+            tx.batch_execute("DROP TABLE attempts")?;
+        }
         tx.commit()?;
         Ok(PgStore {
             client,
@@ -430,10 +451,13 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn insert_attempt(&mut self, a: &Attempt) -> Result<()> {
+    fn insert_sends(&mut self, s: &Sends) -> Result<()> {
+        if s.is_empty() {
+            return Ok(());
+        }
         self.execute(
-            "INSERT INTO attempts (tenant, campaign, channel, address, at) VALUES ($1, $2, $3, $4, $5)",
-            &[&a.tenant, &a.campaign, &a.channel.as_str(), &a.address, &a.at],
+            "INSERT INTO sends (tenant, campaign, channel, at, count, addresses) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&s.tenant, &s.campaign, &s.channel.as_str(), &s.at, &(s.len() as i64), &pack_sends(s.joined())?],
         )?;
         Ok(())
     }
@@ -441,11 +465,11 @@ impl Tx for PgTx<'_> {
     fn count_attempts(&mut self, tenant: &str, campaign: Option<&str>) -> Result<u64> {
         let rows = match campaign {
             Some(c) => self.query(
-                "SELECT COUNT(*) FROM attempts WHERE tenant = $1 AND campaign = $2",
+                "SELECT COALESCE(SUM(count), 0)::bigint FROM sends WHERE tenant = $1 AND campaign = $2",
                 &[&tenant, &c],
             )?,
             None => self.query(
-                "SELECT COUNT(*) FROM attempts WHERE tenant = $1",
+                "SELECT COALESCE(SUM(count), 0)::bigint FROM sends WHERE tenant = $1",
                 &[&tenant],
             )?,
         };
@@ -511,13 +535,16 @@ impl Tx for PgTx<'_> {
         from: Ts,
         until: Ts,
     ) -> Result<Vec<(String, Ts)>> {
-        self.query(
-            "SELECT address, at FROM attempts WHERE tenant = $1 AND channel = $2 AND at > $3 AND at <= $4",
+        let mut out = Vec::new();
+        for r in self.query(
+            "SELECT addresses, at FROM sends WHERE tenant = $1 AND channel = $2 AND at > $3 AND at <= $4",
             &[&tenant, &channel.as_str(), &from, &until],
-        )?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
+        )? {
+            let blob: &[u8] = r.try_get(0)?;
+            let at: Ts = r.try_get(1)?;
+            out.extend(unpack_sends(blob)?.into_iter().map(|a| (a, at)));
+        }
+        Ok(out)
     }
 
     fn insert_events(&mut self, rows: &[NewEvent<'_>]) -> Result<Vec<bool>> {
@@ -697,23 +724,6 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn insert_attempts(&mut self, rows: &[Attempt]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let tenant: Vec<&str> = rows.iter().map(|a| a.tenant.as_str()).collect();
-        let campaign: Vec<Option<&str>> = rows.iter().map(|a| a.campaign.as_deref()).collect();
-        let channel: Vec<&str> = rows.iter().map(|a| a.channel.as_str()).collect();
-        let address: Vec<&str> = rows.iter().map(|a| a.address.as_str()).collect();
-        let at: Vec<i64> = rows.iter().map(|a| a.at).collect();
-        self.execute(
-            "INSERT INTO attempts (tenant, campaign, channel, address, at) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])",
-            &[&tenant, &campaign, &channel, &address, &at],
-        )?;
-        Ok(())
-    }
-
     fn insert_skips(&mut self, rows: &[Skip]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -740,7 +750,7 @@ impl Tx for PgTx<'_> {
         to: Ts,
     ) -> Result<u64> {
         let rows = self.query(
-            "SELECT COUNT(*) FROM attempts WHERE tenant = $1 AND ($2::text IS NULL OR campaign = $2) \
+            "SELECT COALESCE(SUM(count), 0)::bigint FROM sends WHERE tenant = $1 AND ($2::text IS NULL OR campaign = $2) \
              AND at >= $3 AND at <= $4",
             &[&tenant, &campaign, &from, &to],
         )?;

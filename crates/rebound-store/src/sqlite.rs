@@ -8,7 +8,7 @@
 use crate::codec::*;
 use crate::error::{Error, Result};
 use crate::keys::ApiKey;
-use crate::model::{Attempt, Campaign, Channel, OutcomeCount, Record, Skip, StoredRecord, Tenant};
+use crate::model::{Campaign, Channel, OutcomeCount, Record, Sends, Skip, StoredRecord, Tenant};
 use crate::tx::Tx;
 use rebound_policy::{AddressState, DomainEvidence, DomainState, Ts};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
@@ -31,13 +31,23 @@ impl SqliteStore {
     }
 
     pub fn open(path: &Path) -> Result<SqliteStore> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.execute_batch(&schema("INTEGER PRIMARY KEY AUTOINCREMENT"))?;
+        conn.execute_batch(&schema("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"))?;
         conn.execute_batch(crate::keys::SCHEMA)?;
+        let old: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'attempts'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if old.is_some() {
+            migrate_attempts(&mut conn)?;
+        }
         Ok(SqliteStore { conn })
     }
 
@@ -51,6 +61,27 @@ impl SqliteStore {
         tx.commit()?;
         Ok(r)
     }
+}
+
+/// Folds a database's old per-send `attempts` rows into `sends` rows.
+fn migrate_attempts(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let q = OLD_ATTEMPTS
+        .replace("{sep}", "char(10)")
+        .replace("{agg}", "group_concat");
+    let runs: Vec<(String, Option<String>, String, Ts, String)> = tx
+        .prepare(&q)?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (tenant, campaign, channel, at, joined) in runs {
+        let s = old_run(&tenant, campaign.as_deref(), &channel, at, &joined)?;
+        SqliteTx(&tx).insert_sends(&s)?;
+    }
+    tx.execute_batch("DROP TABLE attempts")?;
+    tx.commit()?;
+    Ok(())
 }
 
 crate::store_via_tx!(SqliteStore);
@@ -381,11 +412,14 @@ impl Tx for SqliteTx<'_, '_> {
         Ok(())
     }
 
-    fn insert_attempt(&mut self, a: &Attempt) -> Result<()> {
+    fn insert_sends(&mut self, s: &Sends) -> Result<()> {
+        if s.is_empty() {
+            return Ok(());
+        }
         self.0.prepare_cached(
-            "INSERT INTO attempts (tenant, campaign, channel, address, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO sends (tenant, campaign, channel, at, count, addresses) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(params![a.tenant, a.campaign, a.channel.as_str(), a.address, a.at])?;
+        .execute(params![s.tenant, s.campaign, s.channel.as_str(), s.at, s.len() as i64, pack_sends(s.joined())?])?;
         Ok(())
     }
 
@@ -394,12 +428,12 @@ impl Tx for SqliteTx<'_, '_> {
             Some(c) => self
                 .0
                 .prepare_cached(
-                    "SELECT COUNT(*) FROM attempts WHERE tenant = ?1 AND campaign = ?2",
+                    "SELECT COALESCE(SUM(count), 0) FROM sends WHERE tenant = ?1 AND campaign = ?2",
                 )?
                 .query_row(params![tenant, c], |r| r.get(0))?,
             None => self
                 .0
-                .prepare_cached("SELECT COUNT(*) FROM attempts WHERE tenant = ?1")?
+                .prepare_cached("SELECT COALESCE(SUM(count), 0) FROM sends WHERE tenant = ?1")?
                 .query_row(params![tenant], |r| r.get(0))?,
         };
         Ok(n as u64)
@@ -457,12 +491,16 @@ impl Tx for SqliteTx<'_, '_> {
         until: Ts,
     ) -> Result<Vec<(String, Ts)>> {
         let mut st = self.0.prepare_cached(
-            "SELECT address, at FROM attempts WHERE tenant = ?1 AND channel = ?2 AND at > ?3 AND at <= ?4",
+            "SELECT addresses, at FROM sends WHERE tenant = ?1 AND channel = ?2 AND at > ?3 AND at <= ?4",
         )?;
-        let rows = st.query_map(params![tenant, channel.as_str(), from, until], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut rows = st.query(params![tenant, channel.as_str(), from, until])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let at: Ts = r.get(1)?;
+            let blob = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+            out.extend(unpack_sends(blob)?.into_iter().map(|a| (a, at)));
+        }
+        Ok(out)
     }
 
     fn insert_skips(&mut self, rows: &[Skip]) -> Result<()> {
@@ -492,7 +530,7 @@ impl Tx for SqliteTx<'_, '_> {
         let n: i64 = self
             .0
             .prepare_cached(
-                "SELECT COUNT(*) FROM attempts WHERE tenant = ?1 AND (?2 IS NULL OR campaign = ?2) \
+                "SELECT COALESCE(SUM(count), 0) FROM sends WHERE tenant = ?1 AND (?2 IS NULL OR campaign = ?2) \
                  AND at >= ?3 AND at <= ?4",
             )?
             .query_row(params![tenant, campaign, from, to], |r| r.get(0))?;

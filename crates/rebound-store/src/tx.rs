@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::keys::ApiKey;
-use crate::model::{Attempt, Campaign, Channel, OutcomeCount, Record, Skip, StoredRecord, Tenant};
+use crate::model::{Campaign, Channel, OutcomeCount, Record, Sends, Skip, StoredRecord, Tenant};
 use rebound_policy::{AddressState, DomainEvidence, DomainState, Ts};
 use std::collections::HashMap;
 
@@ -78,7 +78,8 @@ pub(crate) trait Tx {
 
     fn campaign(&mut self, tenant: &str, name: &str) -> Result<Option<Campaign>>;
     fn put_campaign(&mut self, c: &Campaign) -> Result<()>;
-    fn insert_attempt(&mut self, a: &Attempt) -> Result<()>;
+    /// Stores the sends as one row (nothing when empty).
+    fn insert_sends(&mut self, sends: &Sends) -> Result<()>;
 
     // Set-at-a-time forms. The defaults loop over the row-at-a-time ones, which is
     // right for an embedded database; a networked one overrides them to pay one round
@@ -119,12 +120,6 @@ pub(crate) trait Tx {
     fn put_domains(&mut self, rows: &[(DomainKey, DomainState, Ts)]) -> Result<()> {
         for (k, s, last) in rows {
             self.put_domain(&k.0, &k.1, s, *last)?;
-        }
-        Ok(())
-    }
-    fn insert_attempts(&mut self, rows: &[Attempt]) -> Result<()> {
-        for a in rows {
-            self.insert_attempt(a)?;
         }
         Ok(())
     }

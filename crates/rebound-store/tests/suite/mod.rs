@@ -446,26 +446,11 @@ pub fn gate_snapshot_holds_only_what_gating_needs(h: &dyn Harness) {
     ])
     .unwrap();
     let at = T0 + 8 * DAY;
-    s.record_gate(
-        &[
-            Attempt {
-                tenant: "acme".into(),
-                campaign: Some("c1".into()),
-                channel: Channel::Email,
-                address: "fine@example.com".into(),
-                at: at - 100,
-            },
-            Attempt {
-                tenant: "acme".into(),
-                campaign: Some("c1".into()),
-                channel: Channel::Email,
-                address: "fine@example.com".into(),
-                at: at - 2 * DAY,
-            },
-        ],
-        &[],
-    )
-    .unwrap();
+    for when in [at - 100, at - 2 * DAY] {
+        let mut sends = Sends::new("acme", Some("c1"), Channel::Email, when);
+        assert!(sends.push("fine@example.com"));
+        s.record_gate(&sends, &[]).unwrap();
+    }
     let snap = s
         .gate_snapshot("acme", Channel::Email, Some("c1"), at)
         .unwrap();
@@ -561,13 +546,14 @@ pub fn reports_count_attempts_skips_and_outcomes_per_campaign(h: &dyn Harness) {
         )),
     ])
     .unwrap();
-    let attempt = |a: &str| Attempt {
-        tenant: "acme".into(),
-        campaign: Some("c1".into()),
-        channel: Channel::Email,
-        address: a.into(),
-        at: T0,
-    };
+    let mut sends = Sends::new("acme", Some("c1"), Channel::Email, T0);
+    assert!(sends.push("a@one.example"));
+    assert!(sends.push("b@one.example"));
+    assert!(
+        !sends.push("two\nlines@one.example"),
+        "a line feed would split on reading"
+    );
+    assert!(!sends.push(""));
     let skip = |reason: &str, count| Skip {
         tenant: "acme".into(),
         campaign: Some("c1".into()),
@@ -577,11 +563,12 @@ pub fn reports_count_attempts_skips_and_outcomes_per_campaign(h: &dyn Harness) {
         count,
     };
     s.record_gate(
-        &[attempt("a@one.example"), attempt("b@one.example")],
+        &sends,
         &[skip("unsubscribed", 3), skip("frequency_capped", 1)],
     )
     .unwrap();
-    s.record_gate(&[], &[skip("unsubscribed", 2)]).unwrap();
+    let none = Sends::new("acme", Some("c1"), Channel::Email, T0);
+    s.record_gate(&none, &[skip("unsubscribed", 2)]).unwrap();
     let r = s.report("acme", Some("c1"), T0, T0 + DAY).unwrap();
     assert_eq!(r.attempted, 2);
     assert_eq!(
