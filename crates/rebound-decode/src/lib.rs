@@ -272,7 +272,8 @@ fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifi
     let mut scratch = Scratch::default();
     let report_command = formats::smtp_command(&view.text());
     // A Google Groups refusal may reach us in any reader's shape; it is judged as one.
-    let sisimai_format = if formats::family(view) == Some("googlegroups") {
+    let family = formats::family(view);
+    let sisimai_format = if family == Some("googlegroups") {
         "googlegroups"
     } else {
         format
@@ -347,7 +348,7 @@ fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifi
             }
             r.verdict = Some(verdict);
         }
-        r.sisimai = sisimai::view(r, sisimai_format);
+        r.sisimai = sisimai::view(r, sisimai_format, family);
     }
 }
 
