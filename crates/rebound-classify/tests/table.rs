@@ -301,6 +301,31 @@ mod mtas {
     }
 
     #[test]
+    fn an_authoritative_nxdomain_outweighs_later_transient_troubles() {
+        check(
+            "554 <jo@examplle.org>... 550 Host unknown (Authoritative answer from name server) Deferred: Connection reset by peer during greeting wait with smtp.example.org",
+            "hard bad_domain domain suppress",
+        );
+        // Without the authoritative answer the connection trouble stays technical.
+        check(
+            "Deferred: Connection reset by mx.example.org.",
+            "technical network_error receiver keep",
+        );
+    }
+
+    #[test]
+    fn receiving_system_faults_and_carrier_filters() {
+        check(
+            "Unable to contact LDAP server. (#4.4.3)",
+            "technical receiver_error receiver keep",
+        );
+        check(
+            "Each of the following recipients was rejected by a remote mail server.",
+            "soft filtered recipient keep",
+        );
+    }
+
+    #[test]
     fn a_permanent_malformed_mx_answer_is_a_null_mx() {
         check(
             "550 5.4.4 Name service error for name=example.org type=MX: Malformed or unexpected name server reply",

@@ -331,17 +331,20 @@ fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifi
             {
                 // The MTA gave up retrying; the remote server's own words before that
                 // say why it retried (`450 4.2.2 Mailbox full ... Giving up`). A
-                // specific cause is the reason; a technical one leaves it expired.
+                // specific cause is the reason, and so is a fault of the receiving
+                // system itself (`Unable to contact LDAP server`); a connection or
+                // network trouble leaves it expired.
                 let cause = classifier.classify(
                     &Reply::from_parts(r.reply_code, r.status.as_deref(), head)
                         .with_host(r.remote_mta.as_deref()),
                     &mut scratch,
                 );
                 if cause.evidence.source == rebound_classify::Source::Text
-                    && !matches!(
-                        cause.category,
-                        rebound_vocab::Category::Technical | rebound_vocab::Category::Other
-                    )
+                    && (cause.reason == rebound_vocab::Reason::ReceiverError
+                        || !matches!(
+                            cause.category,
+                            rebound_vocab::Category::Technical | rebound_vocab::Category::Other
+                        ))
                 {
                     verdict = cause;
                 }

@@ -226,7 +226,11 @@ fn bounce_reason(r: &Recipient, format: &str, family: Option<&str>) -> &'static 
         .verdict
         .as_ref()
         .is_some_and(|v| v.category == Category::Technical);
+    // A fault of the receiving system named in words keeps its name: it is why the
+    // MTA retried, and the retries were not the trouble.
+    let named_system_fault = from_text && v == "systemerror";
     if r.kind == Kind::Bounce
+        && !named_system_fault
         && ((technical && transient_status) || (receiver_trouble && no_permanent_code))
     {
         // A final failure with a transient status, or with a temporary trouble and no
