@@ -29,7 +29,6 @@ pub mod text;
 pub mod verp;
 
 pub use error::{Error, ErrorKind};
-use mail_parser::MessageParser;
 use rebound_classify::{Classifier, Reply, Scratch, Verdict};
 use serde::Serialize;
 
@@ -209,7 +208,7 @@ pub fn decode_with(input: &[u8], classifier: &Classifier) -> Result<Decoded, Err
     if !has_header_block(bytes) {
         return Err(Error::new(ErrorKind::NotAMessage));
     }
-    let msg = MessageParser::default()
+    let msg = mime::PARSER
         .parse(bytes)
         .ok_or_else(|| Error::new(ErrorKind::NotAMessage))?;
     if msg.headers().is_empty() {
@@ -270,7 +269,7 @@ fn read(view: &mime::View, classifier: &Classifier) -> (&'static str, Vec<Recipi
 /// remote host, the classifier's verdict and the Sisimai view.
 fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifier, format: &str) {
     let mut scratch = Scratch::default();
-    let report_command = formats::smtp_command(&view.text());
+    let report_command = formats::smtp_command(view.text());
     // A Google Groups refusal may reach us in any reader's shape; it is judged as one.
     let family = formats::family(view);
     let sisimai_format = if family == Some("googlegroups") {
@@ -280,7 +279,7 @@ fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifi
     };
     // Exim names a delivery to a local program as "pipe to |command": its failure is
     // the program's, as a DSN's `Diagnostic-Code: X-Unix` says.
-    let to_program = text::lower(&view.text()).contains("pipe to |");
+    let to_program = view.text_lower().contains("pipe to |");
     for r in recipients.iter_mut() {
         if to_program && r.diagnostic_type.is_none() {
             r.diagnostic_type = Some("X-Unix".to_string());

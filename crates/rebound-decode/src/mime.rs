@@ -8,7 +8,21 @@
 
 use crate::Returned;
 use crate::text;
-use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use std::sync::LazyLock;
+
+/// The one message parser, built once: it parses only the header fields the decoder
+/// reads (MIME structure, addresses, subject, message id); every other field, and
+/// above all the costly `Received` chains, is kept raw.
+pub static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .with_mime_headers()
+        .header_text(HeaderName::Subject)
+        .header_address(HeaderName::From)
+        .header_address(HeaderName::To)
+        .header_address(HeaderName::Cc)
+        .header_id(HeaderName::MessageId)
+});
 
 /// The longest report text looked at, in bytes. Real reports are a few kilobytes; the
 /// cap bounds the work on hostile input.
@@ -40,6 +54,12 @@ pub struct View {
     pub returned: Option<Returned>,
     /// The returned message's raw header block, for formats that look into it.
     pub returned_raw: String,
+    /// All human-readable text joined ([`View::text`]) and its lower-case form, made
+    /// once when the view is built.
+    joined: String,
+    joined_lower: String,
+    /// The MTA family the text names, found once.
+    family: std::sync::OnceLock<Option<&'static str>>,
 }
 
 impl View {
@@ -52,7 +72,24 @@ impl View {
     }
 
     /// All human-readable text, joined.
-    pub fn text(&self) -> String {
+    pub fn text(&self) -> &str {
+        &self.joined
+    }
+
+    /// [`View::text`] in lower case.
+    pub fn text_lower(&self) -> &str {
+        &self.joined_lower
+    }
+
+    /// The MTA family named by the text, computed once by `find`.
+    pub fn family_with(
+        &self,
+        find: impl FnOnce(&str) -> Option<&'static str>,
+    ) -> Option<&'static str> {
+        *self.family.get_or_init(|| find(&self.joined_lower))
+    }
+
+    fn join_texts(&mut self) {
         let mut s = String::new();
         for t in &self.texts {
             if s.len() > MAX_TEXT {
@@ -61,7 +98,8 @@ impl View {
             s.push_str(t);
             s.push('\n');
         }
-        s
+        self.joined_lower = text::lower(&s);
+        self.joined = s;
     }
 
     pub fn build(msg: &Message<'_>) -> View {
@@ -117,6 +155,7 @@ impl View {
             }
         }
         v.cut_returned_copy();
+        v.join_texts();
         v
     }
 
@@ -199,7 +238,7 @@ impl View {
 
     fn set_returned_from_bytes(&mut self, bytes: &[u8]) {
         let head = header_block(bytes);
-        if let Some(m) = MessageParser::default().parse_headers(head.as_bytes()) {
+        if let Some(m) = PARSER.parse_headers(head.as_bytes()) {
             let r = returned_of(&m);
             if !r.is_empty() {
                 self.returned = Some(r);

@@ -28,7 +28,7 @@ pub fn scan_text(view: &View) -> Vec<Recipient> {
             exclude.push(a);
         }
     }
-    scan(&view.text(), &exclude)
+    scan(view.text(), &exclude)
 }
 
 /// Reads failed recipients from a report's text, leaving out the addresses in `exclude`
