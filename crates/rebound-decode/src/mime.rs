@@ -13,7 +13,8 @@ use std::sync::LazyLock;
 
 /// The one message parser, built once: it parses only the header fields the decoder
 /// reads (MIME structure, addresses, subject, message id); every other field, and
-/// above all the costly `Received` chains, is kept raw.
+/// above all the costly `Received` chains, is only skipped over (its raw bytes stay
+/// reachable through the header offsets, which is how the decoder reads them).
 pub static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
     MessageParser::new()
         .with_mime_headers()
@@ -22,6 +23,7 @@ pub static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
         .header_address(HeaderName::To)
         .header_address(HeaderName::Cc)
         .header_id(HeaderName::MessageId)
+        .default_header_ignore()
 });
 
 /// The longest report text looked at, in bytes. Real reports are a few kilobytes; the
