@@ -291,6 +291,9 @@ pub fn find_boundary(text: &str) -> Option<usize> {
 }
 
 fn unfold(v: &str) -> String {
+    if !v.contains('\n') {
+        return v.trim().to_string();
+    }
     let mut s = String::with_capacity(v.len());
     for (i, line) in v.split('\n').enumerate() {
         let line = line.trim_end_matches('\r');
@@ -306,11 +309,18 @@ fn unfold(v: &str) -> String {
 
 /// The header block at the start of `bytes` (up to the first empty line).
 fn header_block(bytes: &[u8]) -> String {
-    let t = text::to_text(&bytes[..bytes.len().min(64 * 1024)]);
-    match t.find("\n\n") {
-        Some(i) => t[..i + 1].to_string(),
-        None => t,
+    let bytes = &bytes[..bytes.len().min(64 * 1024)];
+    // Only the header block is converted: it ends before the first empty line after
+    // the first line (`\r\n` line ends count as `\n`).
+    let mut start = 0;
+    while let Some(nl) = memchr::memchr(b'\n', &bytes[start..]) {
+        let line = &bytes[start..start + nl];
+        if start > 0 && (line.is_empty() || line == b"\r") {
+            return text::to_text(&bytes[..start]);
+        }
+        start += nl + 1;
     }
+    text::to_text(bytes)
 }
 
 fn looks_like_headers(t: &str) -> bool {
