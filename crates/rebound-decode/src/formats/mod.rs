@@ -71,7 +71,10 @@ pub fn read(view: &View) -> (&'static str, Vec<Recipient>) {
     {
         // A report about mail the sender sent to itself names the sender as the
         // failed recipient.
-        return (name, scan::scan(view.text(), &[]));
+        return (
+            name,
+            scan::scan_as(view.text(), &[], scan::kind_of_lower(view.text_lower())),
+        );
     }
     (name, found)
 }
@@ -121,7 +124,7 @@ pub fn from_headers(view: &View, classifier: &rebound_classify::Classifier) -> V
     {
         return Vec::new();
     }
-    let kind = scan::kind_of_text(view.text());
+    let kind = scan::kind_of_lower(view.text_lower());
     let mut out: Vec<Recipient> = Vec::new();
     for (a, source) in addrs {
         if out.iter().any(|r| address::same(&r.recipient, &a)) {
@@ -150,7 +153,11 @@ fn names_a_failure(diag: &str, classifier: &rebound_classify::Classifier) -> boo
 
 /// The SMTP command the remote server refused, as the text names it.
 pub fn smtp_command(report: &str) -> Option<&'static str> {
-    let l = text::lower(report);
+    smtp_command_lower(&text::lower(report))
+}
+
+/// [`smtp_command`] of a text already in lower case.
+pub fn smtp_command_lower(l: &str) -> Option<&'static str> {
     let (commands, set) = &*crate::phrases::SMTP_COMMANDS;
-    set.earliest_phrase(&l).map(|i| commands[i])
+    set.earliest_phrase(l).map(|i| commands[i])
 }
