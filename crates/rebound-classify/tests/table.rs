@@ -276,6 +276,67 @@ mod mtas {
             "soft message_too_large sender keep",
         );
     }
+
+    #[test]
+    fn bare_recipient_refusal_and_named_domains() {
+        // A refusal of the address with no reason after it is the address's.
+        check(
+            "550 <jo@example.com>: Recipient address rejected.",
+            "hard invalid_recipient recipient suppress",
+        );
+        // With a reason, the reason decides.
+        check(
+            "554 5.7.1 <jo@example.com>: Recipient address rejected: Access denied",
+            "soft filtered recipient keep",
+        );
+        // A host named as not existing is the domain; an address is the user.
+        check(
+            "553 mx.examplle.com does not exist",
+            "hard bad_domain domain suppress",
+        );
+        check(
+            "550 jo@example.com does not exist",
+            "soft general_error recipient keep",
+        );
+    }
+
+    #[test]
+    fn an_authoritative_nxdomain_outweighs_later_transient_troubles() {
+        check(
+            "554 <jo@examplle.org>... 550 Host unknown (Authoritative answer from name server) Deferred: Connection reset by peer during greeting wait with smtp.example.org",
+            "hard bad_domain domain suppress",
+        );
+        // Without the authoritative answer the connection trouble stays technical.
+        check(
+            "Deferred: Connection reset by mx.example.org.",
+            "technical network_error receiver keep",
+        );
+    }
+
+    #[test]
+    fn receiving_system_faults_and_carrier_filters() {
+        check(
+            "Unable to contact LDAP server. (#4.4.3)",
+            "technical receiver_error receiver keep",
+        );
+        check(
+            "Each of the following recipients was rejected by a remote mail server.",
+            "soft filtered recipient keep",
+        );
+    }
+
+    #[test]
+    fn a_permanent_malformed_mx_answer_is_a_null_mx() {
+        check(
+            "550 5.4.4 Name service error for name=example.org type=MX: Malformed or unexpected name server reply",
+            "hard domain_not_accepting domain suppress",
+        );
+        // The same words in a transient failure are a passing DNS fault.
+        check(
+            "Name service error for name=example.org type=MX: Malformed or unexpected name server reply",
+            "technical network_error receiver keep",
+        );
+    }
 }
 
 mod languages {

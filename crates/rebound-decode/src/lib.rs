@@ -29,7 +29,6 @@ pub mod text;
 pub mod verp;
 
 pub use error::{Error, ErrorKind};
-use mail_parser::MessageParser;
 use rebound_classify::{Classifier, Reply, Scratch, Verdict};
 use serde::Serialize;
 
@@ -209,7 +208,7 @@ pub fn decode_with(input: &[u8], classifier: &Classifier) -> Result<Decoded, Err
     if !has_header_block(bytes) {
         return Err(Error::new(ErrorKind::NotAMessage));
     }
-    let msg = MessageParser::default()
+    let msg = mime::PARSER
         .parse(bytes)
         .ok_or_else(|| Error::new(ErrorKind::NotAMessage))?;
     if msg.headers().is_empty() {
@@ -270,16 +269,17 @@ fn read(view: &mime::View, classifier: &Classifier) -> (&'static str, Vec<Recipi
 /// remote host, the classifier's verdict and the Sisimai view.
 fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifier, format: &str) {
     let mut scratch = Scratch::default();
-    let report_command = formats::smtp_command(&view.text());
+    let report_command = formats::smtp_command_lower(view.text_lower());
     // A Google Groups refusal may reach us in any reader's shape; it is judged as one.
-    let sisimai_format = if formats::family(view) == Some("googlegroups") {
+    let family = formats::family(view);
+    let sisimai_format = if family == Some("googlegroups") {
         "googlegroups"
     } else {
         format
     };
     // Exim names a delivery to a local program as "pipe to |command": its failure is
     // the program's, as a DSN's `Diagnostic-Code: X-Unix` says.
-    let to_program = text::lower(&view.text()).contains("pipe to |");
+    let to_program = view.text_lower().contains("pipe to |");
     for r in recipients.iter_mut() {
         if to_program && r.diagnostic_type.is_none() {
             r.diagnostic_type = Some("X-Unix".to_string());
@@ -330,24 +330,27 @@ fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifi
             {
                 // The MTA gave up retrying; the remote server's own words before that
                 // say why it retried (`450 4.2.2 Mailbox full ... Giving up`). A
-                // specific cause is the reason; a technical one leaves it expired.
+                // specific cause is the reason, and so is a fault of the receiving
+                // system itself (`Unable to contact LDAP server`); a connection or
+                // network trouble leaves it expired.
                 let cause = classifier.classify(
                     &Reply::from_parts(r.reply_code, r.status.as_deref(), head)
                         .with_host(r.remote_mta.as_deref()),
                     &mut scratch,
                 );
                 if cause.evidence.source == rebound_classify::Source::Text
-                    && !matches!(
-                        cause.category,
-                        rebound_vocab::Category::Technical | rebound_vocab::Category::Other
-                    )
+                    && (cause.reason == rebound_vocab::Reason::ReceiverError
+                        || !matches!(
+                            cause.category,
+                            rebound_vocab::Category::Technical | rebound_vocab::Category::Other
+                        ))
                 {
                     verdict = cause;
                 }
             }
             r.verdict = Some(verdict);
         }
-        r.sisimai = sisimai::view(r, sisimai_format);
+        r.sisimai = sisimai::view(r, sisimai_format, family);
     }
 }
 

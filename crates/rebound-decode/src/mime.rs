@@ -8,7 +8,23 @@
 
 use crate::Returned;
 use crate::text;
-use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use std::sync::LazyLock;
+
+/// The one message parser, built once: it parses only the header fields the decoder
+/// reads (MIME structure, addresses, subject, message id); every other field, and
+/// above all the costly `Received` chains, is only skipped over (its raw bytes stay
+/// reachable through the header offsets, which is how the decoder reads them).
+pub static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .with_mime_headers()
+        .header_text(HeaderName::Subject)
+        .header_address(HeaderName::From)
+        .header_address(HeaderName::To)
+        .header_address(HeaderName::Cc)
+        .header_id(HeaderName::MessageId)
+        .default_header_ignore()
+});
 
 /// The longest report text looked at, in bytes. Real reports are a few kilobytes; the
 /// cap bounds the work on hostile input.
@@ -40,6 +56,12 @@ pub struct View {
     pub returned: Option<Returned>,
     /// The returned message's raw header block, for formats that look into it.
     pub returned_raw: String,
+    /// All human-readable text joined ([`View::text`]) and its lower-case form, made
+    /// once when the view is built.
+    joined: String,
+    joined_lower: String,
+    /// The MTA family the text names, found once.
+    family: std::sync::OnceLock<Option<&'static str>>,
 }
 
 impl View {
@@ -52,7 +74,24 @@ impl View {
     }
 
     /// All human-readable text, joined.
-    pub fn text(&self) -> String {
+    pub fn text(&self) -> &str {
+        &self.joined
+    }
+
+    /// [`View::text`] in lower case.
+    pub fn text_lower(&self) -> &str {
+        &self.joined_lower
+    }
+
+    /// The MTA family named by the text, computed once by `find`.
+    pub fn family_with(
+        &self,
+        find: impl FnOnce(&str) -> Option<&'static str>,
+    ) -> Option<&'static str> {
+        *self.family.get_or_init(|| find(&self.joined_lower))
+    }
+
+    fn join_texts(&mut self) {
         let mut s = String::new();
         for t in &self.texts {
             if s.len() > MAX_TEXT {
@@ -61,7 +100,8 @@ impl View {
             s.push_str(t);
             s.push('\n');
         }
-        s
+        self.joined_lower = text::lower(&s);
+        self.joined = s;
     }
 
     pub fn build(msg: &Message<'_>) -> View {
@@ -117,6 +157,7 @@ impl View {
             }
         }
         v.cut_returned_copy();
+        v.join_texts();
         v
     }
 
@@ -199,7 +240,7 @@ impl View {
 
     fn set_returned_from_bytes(&mut self, bytes: &[u8]) {
         let head = header_block(bytes);
-        if let Some(m) = MessageParser::default().parse_headers(head.as_bytes()) {
+        if let Some(m) = PARSER.parse_headers(head.as_bytes()) {
             let r = returned_of(&m);
             if !r.is_empty() {
                 self.returned = Some(r);
@@ -250,6 +291,9 @@ pub fn find_boundary(text: &str) -> Option<usize> {
 }
 
 fn unfold(v: &str) -> String {
+    if !v.contains('\n') {
+        return v.trim().to_string();
+    }
     let mut s = String::with_capacity(v.len());
     for (i, line) in v.split('\n').enumerate() {
         let line = line.trim_end_matches('\r');
@@ -265,11 +309,18 @@ fn unfold(v: &str) -> String {
 
 /// The header block at the start of `bytes` (up to the first empty line).
 fn header_block(bytes: &[u8]) -> String {
-    let t = text::to_text(&bytes[..bytes.len().min(64 * 1024)]);
-    match t.find("\n\n") {
-        Some(i) => t[..i + 1].to_string(),
-        None => t,
+    let bytes = &bytes[..bytes.len().min(64 * 1024)];
+    // Only the header block is converted: it ends before the first empty line after
+    // the first line (`\r\n` line ends count as `\n`).
+    let mut start = 0;
+    while let Some(nl) = memchr::memchr(b'\n', &bytes[start..]) {
+        let line = &bytes[start..start + nl];
+        if start > 0 && (line.is_empty() || line == b"\r") {
+            return text::to_text(&bytes[..start]);
+        }
+        start += nl + 1;
     }
+    text::to_text(bytes)
 }
 
 fn looks_like_headers(t: &str) -> bool {

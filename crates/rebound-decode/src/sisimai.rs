@@ -76,17 +76,46 @@ pub fn before_expiry(diag: &str) -> Option<&str> {
 
 /// Formats whose report states the failure in the MTA's own words rather than relaying
 /// a remote SMTP reply: what they say about the recipient is taken as it stands.
-const SELF_STATED_FORMATS: &[&str] = &["exchange", "domino", "notes", "imail", "trendmicro"];
+const SELF_STATED_FORMATS: &[&str] = &[
+    "exchange",
+    "domino",
+    "notes",
+    "imail",
+    "trendmicro",
+    "verizon",
+];
+
+/// Whether a reply names the recipient's address, in angle brackets, as the subject of
+/// its refusal (`550 <jo@example.com>: User unknown`): a reply to RCPT TO, which is
+/// about one address; a refusal of the message after DATA names none
+/// (`550 : User unknown`).
+fn names_address_refused(diag: &str) -> bool {
+    let b = diag.as_bytes();
+    let mut from = 0;
+    while let Some(at) = memchr::memmem::find(&b[from..], b">:") {
+        let end = from + at;
+        if let Some(open) = memchr::memrchr(b'<', &b[..end])
+            && end > open + 1
+            && memchr::memchr(b'@', &b[open..end]).is_some()
+            && !b[open..end].iter().any(|c| c.is_ascii_whitespace())
+        {
+            return true;
+        }
+        from = end + 2;
+    }
+    false
+}
 
 /// The Sisimai view of a fact whose kind and verdict are known; `format` is the reader
-/// that understood the report.
-pub fn view(r: &Recipient, format: &str) -> crate::SisimaiView {
+/// that understood the report, `family` the MTA family its text names (the two differ
+/// when the report was read from its headers alone).
+pub fn view(r: &Recipient, format: &str, family: Option<&str>) -> crate::SisimaiView {
     let reason: &'static str = match r.kind {
         Kind::Complaint => "feedback",
         Kind::AutoReply => "vacation",
         Kind::Delivered => "delivered",
         Kind::NotBounce => "undefined",
-        Kind::Bounce | Kind::Delay => bounce_reason(r, format),
+        Kind::Bounce | Kind::Delay => bounce_reason(r, format, family),
     };
     let transient = is_transient(r);
     crate::SisimaiView {
@@ -144,7 +173,7 @@ fn verdict_reason(r: &Recipient) -> &'static str {
 
 /// The reason of a bounce or delay: the classifier's, refined by what the structure of
 /// the report says (which command was refused, whether the failure was final).
-fn bounce_reason(r: &Recipient, format: &str) -> &'static str {
+fn bounce_reason(r: &Recipient, format: &str, family: Option<&str>) -> &'static str {
     let mut v = verdict_reason(r);
     // A temporary trouble that says nothing about the sender (a sender's bad
     // reputation keeps its name even when the refusal is temporary).
@@ -197,7 +226,11 @@ fn bounce_reason(r: &Recipient, format: &str) -> &'static str {
         .verdict
         .as_ref()
         .is_some_and(|v| v.category == Category::Technical);
+    // A fault of the receiving system named in words keeps its name: it is why the
+    // MTA retried, and the retries were not the trouble.
+    let named_system_fault = from_text && v == "systemerror";
     if r.kind == Kind::Bounce
+        && !named_system_fault
         && ((technical && transient_status) || (receiver_trouble && no_permanent_code))
     {
         // A final failure with a transient status, or with a temporary trouble and no
@@ -229,8 +262,12 @@ fn bounce_reason(r: &Recipient, format: &str) -> &'static str {
                 .as_deref()
                 .is_some_and(|o| o.starts_with("providers.toml"))
         });
-        let confirmed = provider_says || matches!(status_subject(r), Some(1) | Some(5));
-        if command == Some("DATA") || (!confirmed && !SELF_STATED_FORMATS.contains(&format)) {
+        let confirmed = provider_says
+            || matches!(status_subject(r), Some(1) | Some(5))
+            || (names_address_refused(&r.diagnostic) && status_subject(r) != Some(7));
+        let self_stated = SELF_STATED_FORMATS.contains(&format)
+            || family.is_some_and(|f| SELF_STATED_FORMATS.contains(&f));
+        if command == Some("DATA") || (!confirmed && !self_stated) {
             return "filtered";
         }
     }
@@ -262,5 +299,20 @@ pub fn delivery_status(r: &Recipient) -> String {
                 None => format!("{class}.0.0"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_address_refused;
+
+    #[test]
+    fn a_reply_about_one_address_names_it() {
+        assert!(names_address_refused("550 <jo@example.com>: User unknown"));
+        assert!(names_address_refused("550: <jo@example.com>: User unknown"));
+        assert!(!names_address_refused("550 : User unknown"));
+        assert!(!names_address_refused("550 <not an address>: x"));
+        assert!(!names_address_refused("550 jo@example.com... No such user"));
+        assert!(!names_address_refused(">:<@"));
     }
 }

@@ -52,10 +52,11 @@ pub fn bounce_subject(subject: &str) -> bool {
 
 /// The MTA family whose marker phrase the report's text contains.
 pub fn family(view: &View) -> Option<&'static str> {
-    let t = text::lower(&view.text());
-    crate::phrases::FAMILY_MARKERS
-        .first_in_table_order(&t)
-        .map(|i| knowledge::FAMILY_MARKERS[i].0)
+    view.family_with(|t| {
+        crate::phrases::FAMILY_MARKERS
+            .first_in_table_order(t)
+            .map(|i| knowledge::FAMILY_MARKERS[i].0)
+    })
 }
 
 /// Reads a plain-text report.
@@ -70,7 +71,10 @@ pub fn read(view: &View) -> (&'static str, Vec<Recipient>) {
     {
         // A report about mail the sender sent to itself names the sender as the
         // failed recipient.
-        return (name, scan::scan(&view.text(), &[]));
+        return (
+            name,
+            scan::scan_as(view.text(), &[], scan::kind_of_lower(view.text_lower())),
+        );
     }
     (name, found)
 }
@@ -107,7 +111,7 @@ pub fn from_headers(view: &View, classifier: &rebound_classify::Classifier) -> V
             }
         }
     }
-    let diag = scan::report_error(&view.text());
+    let diag = scan::report_error(view.text());
     // Without a recipient named in the text, claim a bounce only on firm evidence: the
     // MTA's own header, an SMTP code in the report, or a delivery status report
     // (RFC 3464) that lost its per-recipient fields.
@@ -120,7 +124,7 @@ pub fn from_headers(view: &View, classifier: &rebound_classify::Classifier) -> V
     {
         return Vec::new();
     }
-    let kind = scan::kind_of_text(&view.text());
+    let kind = scan::kind_of_lower(view.text_lower());
     let mut out: Vec<Recipient> = Vec::new();
     for (a, source) in addrs {
         if out.iter().any(|r| address::same(&r.recipient, &a)) {
@@ -149,7 +153,11 @@ fn names_a_failure(diag: &str, classifier: &rebound_classify::Classifier) -> boo
 
 /// The SMTP command the remote server refused, as the text names it.
 pub fn smtp_command(report: &str) -> Option<&'static str> {
-    let l = text::lower(report);
+    smtp_command_lower(&text::lower(report))
+}
+
+/// [`smtp_command`] of a text already in lower case.
+pub fn smtp_command_lower(l: &str) -> Option<&'static str> {
     let (commands, set) = &*crate::phrases::SMTP_COMMANDS;
-    set.earliest_phrase(&l).map(|i| commands[i])
+    set.earliest_phrase(l).map(|i| commands[i])
 }

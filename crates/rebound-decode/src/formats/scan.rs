@@ -28,13 +28,17 @@ pub fn scan_text(view: &View) -> Vec<Recipient> {
             exclude.push(a);
         }
     }
-    scan(&view.text(), &exclude)
+    scan_as(view.text(), &exclude, kind_of_lower(view.text_lower()))
 }
 
 /// Reads failed recipients from a report's text, leaving out the addresses in `exclude`
 /// (the report's sender and addressee: the original sender).
 pub fn scan(report: &str, exclude: &[String]) -> Vec<Recipient> {
-    let kind = kind_of_text(report);
+    scan_as(report, exclude, kind_of_text(report))
+}
+
+/// [`scan`], the kind of report (bounce or delay) being known.
+pub fn scan_as(report: &str, exclude: &[String], kind: Kind) -> Vec<Recipient> {
     let lines: Vec<&str> = report.lines().map(unquote).collect();
     let mut starts: Vec<(usize, String, String)> = Vec::new();
     // The last non-blank line before the current one, lower case.
@@ -246,8 +250,12 @@ pub fn report_error(report: &str) -> String {
 
 /// Whether a report's text says the message is only delayed.
 pub fn kind_of_text(report: &str) -> Kind {
-    let l = text::lower(report);
-    if crate::phrases::DELAY_PHRASES.any_in(&l) {
+    kind_of_lower(&text::lower(report))
+}
+
+/// [`kind_of_text`] of a text already in lower case.
+pub fn kind_of_lower(l: &str) -> Kind {
+    if crate::phrases::DELAY_PHRASES.any_in(l) {
         Kind::Delay
     } else {
         Kind::Bounce
