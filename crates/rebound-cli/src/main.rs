@@ -8,6 +8,7 @@ mod ingest;
 mod keys;
 mod lines;
 mod parse;
+mod progress;
 mod report;
 mod rules;
 mod serve;
@@ -68,7 +69,7 @@ enum Command {
     },
     /// Counts for a campaign or tenant over a time range, as one JSON object.
     Report(report::Args),
-    /// Export or import a tenant's suppression list as CSV.
+    /// Export a tenant's suppression list as CSV; import Rebound's, SES's, Mailgun's, SendGrid's or Postmark's.
     Suppressions {
         #[command(subcommand)]
         command: suppressions::Command,

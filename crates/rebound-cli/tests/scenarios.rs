@@ -184,6 +184,11 @@ scenarios! {
     retried_events_are_stored_once,
     suppression_lists_export_and_import_as_csv,
     reports_count_what_a_campaign_did,
+    ses_suppression_lists_import_as_json_and_csv,
+    mailgun_exports_import_and_sender_blocks_are_skipped,
+    sendgrid_exports_import_and_blocks_need_proof,
+    postmark_suppressions_import,
+    kind_and_format_can_be_named,
 }
 
 fn hard_bounce_blocks_at_once_and_stays_blocked_until_someone_removes_the_block(w: &World) {
@@ -552,7 +557,7 @@ fn suppression_lists_export_and_import_as_csv(w: &World) {
          spam@example.com,email,complained,2026-03-01T00:00:00Z\n"
     );
     w.ok(&["tenant", "create", "--tenant", "beta"]);
-    let (code, out, _) = w.run(
+    let (code, out, err) = w.run(
         &[
             "suppressions",
             "import",
@@ -566,7 +571,11 @@ fn suppression_lists_export_and_import_as_csv(w: &World) {
         &format!("{csv}not-an-address,unsubscribed\nx@example.com,maybe\n"),
     );
     assert_eq!(code, 1);
-    assert_eq!(out, "imported 3, rejected 2 (lines 5, 6)\n");
+    assert_eq!(out, "");
+    assert_eq!(
+        err.lines().last().unwrap(),
+        "rebound suppressions import: standard input (rebound): imported 3, skipped 0, rejected 2 (lines 5, 6)"
+    );
     let (_, out, _) = w.run(
         &["gate", "--tenant", "beta", "--dry-run", "--at", &day_at(1)],
         "out@example.com\nspam@example.com\ngone@example.com\nfine@example.com\n",
@@ -692,4 +701,394 @@ fn killing_ingest_loses_nothing_it_acknowledged() {
         decisions.iter().all(|d| d == "unsubscribed"),
         "an acknowledged line was lost"
     );
+}
+
+/// A fixture export under `tests/data/suppressions/`.
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/data/suppressions/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+impl World {
+    /// `suppressions import` of fixture files into acme; (exit code, stderr).
+    fn import(&self, files: &[&str], extra: &[&str], stdin: &str) -> (i32, String) {
+        let paths: Vec<String> = files.iter().map(|f| fixture(f)).collect();
+        let mut args = vec!["suppressions", "import", "--tenant", "acme", "--by", "ana"];
+        args.extend_from_slice(extra);
+        args.extend(paths.iter().map(String::as_str));
+        let (code, out, err) = self.run(&args, stdin);
+        assert_eq!(out, "", "the import prints nothing on standard output");
+        (code, err)
+    }
+
+    /// The history of one address, read from the store the binary wrote.
+    fn history(&self, address: &str) -> Vec<rebound_store::StoredRecord> {
+        let url = self.pg.as_ref().map(|(base, schema)| {
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}options=-csearch_path%3D{schema}")
+        });
+        let mut store = rebound_store::open(&self.dir, url.as_deref()).unwrap();
+        store
+            .history("acme", rebound_store::Channel::Email, address)
+            .unwrap()
+    }
+}
+
+/// The last line of an import's standard error, without the file's directory.
+fn summary(err: &str) -> String {
+    let dir = format!("{}/tests/data/suppressions/", env!("CARGO_MANIFEST_DIR"));
+    err.lines().last().unwrap_or("").replace(&dir, "")
+}
+
+fn ses_suppression_lists_import_as_json_and_csv(w: &World) {
+    let (code, err) = w.import(&["ses-list-suppressed-destinations.json"], &[], "");
+    assert_eq!(code, 1, "two entries are malformed: {err}");
+    assert!(
+        err.contains("entry 3 rejected: \"not-an-address\" is not a valid email address"),
+        "{err}"
+    );
+    assert!(
+        err.contains("entry 4 rejected: Reason \"UNKNOWN\" is not BOUNCE or COMPLAINT"),
+        "{err}"
+    );
+    assert_eq!(
+        summary(&err),
+        "rebound suppressions import: ses-list-suppressed-destinations.json (ses): imported 2, skipped 0, rejected 2 (entries 3, 4)"
+    );
+    let (code, err) = w.import(&["ses-suppressed.csv"], &[], "");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        w.gate(
+            1,
+            &["--dry-run"],
+            &[
+                "gone.user@example.com",
+                "angry.reader@example.net",
+                "odd@example.com",
+                "bounced.twice@example.org",
+                "reported@example.org",
+            ]
+        ),
+        [
+            "hard_bounced",
+            "complained",
+            "send",
+            "hard_bounced",
+            "complained"
+        ]
+    );
+    // The provider's date is the event's time.
+    let h = w.history("gone.user@example.com");
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].record.at, 1_770_732_201, "2026-02-10T14:03:21Z");
+    assert_eq!(
+        h[0].record.detail.source.as_deref(),
+        Some("ses import by ana")
+    );
+}
+
+fn mailgun_exports_import_and_sender_blocks_are_skipped(w: &World) {
+    let (code, err) = w.import(&["mailgun-bounces.csv"], &[], "");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("line 3 skipped: the reply is a refusal of the sender (sender_reputation)"),
+        "a Spamhaus listing of the sender's IP says nothing about bob: {err}"
+    );
+    assert!(
+        err.contains("line 5 skipped: the reply is a soft bounce (account_inactive)"),
+        "{err}"
+    );
+    assert!(err.contains("line 7 rejected: no address"), "{err}");
+    assert!(
+        err.contains("line 8 rejected: date \"sometime last week\""),
+        "{err}"
+    );
+    assert_eq!(
+        summary(&err),
+        "rebound suppressions import: mailgun-bounces.csv (mailgun bounces): imported 2, skipped 2, rejected 2 (lines 7, 8)"
+    );
+    let (code, err) = w.import(
+        &[
+            "mailgun-unsubscribes.csv",
+            "mailgun-complaints.csv",
+            "mailgun-bounces-api.json",
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let summaries: Vec<String> = err.lines().map(summary).collect();
+    assert_eq!(
+        summaries,
+        [
+            "rebound suppressions import: mailgun-unsubscribes.csv (mailgun unsubscribes): imported 2, skipped 0, rejected 0",
+            "rebound suppressions import: mailgun-complaints.csv (mailgun complaints): imported 1, skipped 0, rejected 0",
+            "rebound suppressions import: mailgun-bounces-api.json (mailgun bounces): imported 1, skipped 0, rejected 0",
+        ]
+    );
+    assert_eq!(
+        w.gate(
+            1,
+            &["--dry-run"],
+            &[
+                "alice@example.com",
+                "bob@example.org",
+                "carol@example.net",
+                "dave@example.com",
+                "erin@example.com",
+                "frank@example.com",
+                "grace@example.com",
+                "heidi@example.com",
+                "xavier@example.com",
+            ]
+        ),
+        [
+            "hard_bounced",
+            "send",
+            "hard_bounced",
+            "send",
+            "send",
+            "unsubscribed",
+            "unsubscribed",
+            "complained",
+            "hard_bounced"
+        ]
+    );
+    // The provider's reply is kept as evidence, and judged by the classifier.
+    let h = w.history("alice@example.com");
+    assert_eq!(h.len(), 1);
+    let r = &h[0].record;
+    assert!(
+        r.detail
+            .reply
+            .as_deref()
+            .unwrap()
+            .starts_with("550 5.1.1 The email account that you tried to reach does not exist")
+    );
+    assert_eq!(r.detail.code.as_deref(), Some("550"));
+    assert_eq!(r.reason.map(|x| x.as_str()), Some("invalid_recipient"));
+    assert_eq!(r.at, 1_770_732_201, "Tue, 10 Feb 2026 14:03:21 UTC");
+    // An unquoted RFC 2822 date in the last column is read whole.
+    assert_eq!(w.history("carol@example.net")[0].record.at, 1_770_918_310);
+    // The same export again changes nothing: same rows, same dates.
+    let (code, err) = w.import(&["mailgun-complaints.csv"], &[], "");
+    assert_eq!(code, 0);
+    assert!(err.contains("imported 1 (1 already stored)"), "{err}");
+    assert_eq!(w.history("heidi@example.com").len(), 1);
+}
+
+fn sendgrid_exports_import_and_blocks_need_proof(w: &World) {
+    let (code, err) = w.import(
+        &[
+            "sendgrid_bounces.csv",
+            "sendgrid_blocks.csv",
+            "sendgrid_spam_reports.csv",
+            "sendgrid_global_unsubscribes.csv",
+            "sendgrid_invalid_emails.csv",
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("sendgrid_bounces.csv: line 3 skipped: the reply is a refusal of the sender (spam_content)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sendgrid_blocks.csv: line 2 skipped: the reply is a refusal of the sender (sender_reputation)"),
+        "{err}"
+    );
+    let summaries: Vec<String> = err
+        .lines()
+        .filter(|l| l.contains("): imported"))
+        .map(summary)
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "rebound suppressions import: sendgrid_bounces.csv (sendgrid bounces): imported 2, skipped 1, rejected 0",
+            "rebound suppressions import: sendgrid_blocks.csv (sendgrid blocks): imported 1, skipped 1, rejected 0",
+            "rebound suppressions import: sendgrid_spam_reports.csv (sendgrid complaints): imported 1, skipped 0, rejected 0",
+            "rebound suppressions import: sendgrid_global_unsubscribes.csv (sendgrid unsubscribes): imported 1, skipped 0, rejected 0",
+            "rebound suppressions import: sendgrid_invalid_emails.csv (sendgrid bounces): imported 1, skipped 0, rejected 0",
+        ]
+    );
+    assert_eq!(
+        w.gate(
+            1,
+            &["--dry-run"],
+            &[
+                "ivan@example.com",
+                "judy@example.org",
+                "mallory@example.net",
+                "niaj@example.com",
+                "olivia@example.com",
+                "peggy@example.com",
+                "rupert@example.com",
+                "sybil@no-such-domain.invalid",
+            ]
+        ),
+        [
+            "hard_bounced",
+            "send",
+            "hard_bounced",
+            "send",
+            "hard_bounced",
+            "complained",
+            "unsubscribed",
+            "hard_bounced"
+        ]
+    );
+    assert_eq!(
+        w.history("ivan@example.com")[0].record.at,
+        1_769_937_011,
+        "2026-02-01 09:10:11 UTC"
+    );
+    assert_eq!(w.history("peggy@example.com")[0].record.at, 1_770_100_000);
+}
+
+fn postmark_suppressions_import(w: &World) {
+    let (code, err) = w.import(&["postmark-suppressions.csv"], &[], "");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("line 5 rejected: SuppressionReason \"Unsubscribed\" is not HardBounce, SpamComplaint or ManualSuppression"),
+        "{err}"
+    );
+    assert_eq!(
+        summary(&err),
+        "rebound suppressions import: postmark-suppressions.csv (postmark): imported 3, skipped 0, rejected 1 (line 5)"
+    );
+    assert_eq!(
+        w.gate(
+            1,
+            &["--dry-run"],
+            &[
+                "trent@example.com",
+                "victor@example.com",
+                "walter@example.com",
+                "wendy@example.com"
+            ]
+        ),
+        ["hard_bounced", "complained", "unsubscribed", "send"]
+    );
+    let h = w.history("walter@example.com");
+    assert_eq!(h[0].record.at, 1_769_097_600, "2026-01-22T11:00:00-05:00");
+    assert_eq!(
+        h[0].record.detail.source.as_deref(),
+        Some("postmark import by ana (origin Customer)")
+    );
+}
+
+fn kind_and_format_can_be_named(w: &World) {
+    // SendGrid's unsubscribes and spam reports without their telling column: the
+    // kind is given.
+    let at = day_at(0);
+    let (code, err) = w.import(
+        &[],
+        &["--kind", "complaint", "--at", &at],
+        "email,created\nyves@example.com,\nzoe@example.com,1770000000\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        summary(&err),
+        "rebound suppressions import: standard input (sendgrid complaints): imported 2, skipped 0, rejected 0"
+    );
+    assert_eq!(
+        w.history("yves@example.com")[0].record.at,
+        1_772_323_200,
+        "no date: --at"
+    );
+    // A header that is not one of the exports is refused whole, and names --format.
+    let (code, err) = w.import(&[], &[], "name,phone\nann,+441234\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("line 1 rejected: the header row"), "{err}");
+    assert!(err.contains("--format"), "{err}");
+    // A named format that the header does not fit says which column is missing.
+    let (code, err) = w.import(&["mailgun-complaints.csv"], &["--format", "ses"], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("column `emailaddress`"), "{err}");
+    assert_eq!(
+        w.gate(
+            1,
+            &["--dry-run"],
+            &["yves@example.com", "zoe@example.com", "heidi@example.com"]
+        ),
+        ["complained", "complained", "send"]
+    );
+}
+
+/// SPEC §6: long work shows progress, on a terminal only. Under a pseudo-terminal
+/// (util-linux `script`) `ingest`, `suppressions import` and `parse` draw a
+/// byte-based bar on standard error; with standard error on a pipe they print
+/// exactly what they printed before.
+#[test]
+fn progress_bars_show_on_a_terminal_and_nowhere_else() {
+    let w = World::new(false);
+    let events = w.dir.join("events.jsonl");
+    let lines: String = (0..300)
+        .map(|i| {
+            format!(
+                "{}\n",
+                email(&format!("u{i}@example.com"), "delivered", 0, None)
+            )
+        })
+        .collect();
+    std::fs::write(&events, &lines).unwrap();
+    let dsn = w.dir.join("bounce.eml");
+    std::fs::write(
+        &dsn,
+        "From: MAILER-DAEMON@mx.example.com\r\nTo: sender@example.org\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\n\
+         I'm sorry to have to inform you that your message could not be delivered.\r\n\r\n\
+         <jo@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1 <jo@example.com>: Recipient address rejected: User unknown\r\n",
+    )
+    .unwrap();
+
+    // Piped: nothing but what was printed before.
+    let out = w
+        .cmd(&["ingest"])
+        .stdin(std::fs::File::open(&events).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "accepted 300, rejected 0\n"
+    );
+    let out = w.cmd(&["parse", dsn.to_str().unwrap()]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "rebound parse: 1 messages, 1 recipients (bounce 1), 0 unreadable\n"
+    );
+
+    // On a terminal: a bar with the input's size.
+    let data = w.dir.to_str().unwrap();
+    let tty = |command: String| {
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("REBOUND_DATABASE_URL")
+            .stdin(Stdio::null())
+            .output()
+            .expect("util-linux script runs a command on a pseudo-terminal");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let size = lines.len() as f64 / 1024.0;
+    let shown = tty(format!("{BIN} --data {data} ingest < {}", events.display()));
+    assert!(shown.contains("ingesting ["), "{shown}");
+    assert!(shown.contains(&format!("/{size:.2} KiB")), "{shown}");
+    assert!(
+        shown.contains("accepted 300 (300 already stored), rejected 0"),
+        "{shown}"
+    );
+    let shown = tty(format!(
+        "{BIN} --data {data} suppressions import --tenant acme --by ana {}",
+        fixture("ses-suppressed.csv")
+    ));
+    assert!(shown.contains("importing ["), "{shown}");
+    assert!(shown.contains("/141 B"), "{shown}");
+    let shown = tty(format!("{BIN} --data {data} parse {}", dsn.display()));
+    assert!(shown.contains("parsing ["), "{shown}");
+    assert!(shown.contains(r#""recipient":"jo@example.com""#), "{shown}");
 }
