@@ -189,6 +189,7 @@ scenarios! {
     sendgrid_exports_import_and_blocks_need_proof,
     postmark_suppressions_import,
     kind_and_format_can_be_named,
+    reports_read_as_tables_for_people_and_json_for_scripts,
 }
 
 fn hard_bounce_blocks_at_once_and_stays_blocked_until_someone_removes_the_block(w: &World) {
@@ -1091,4 +1092,135 @@ fn progress_bars_show_on_a_terminal_and_nowhere_else() {
     let shown = tty(format!("{BIN} --data {data} parse {}", dsn.display()));
     assert!(shown.contains("parsing ["), "{shown}");
     assert!(shown.contains(r#""recipient":"jo@example.com""#), "{shown}");
+}
+
+fn reports_read_as_tables_for_people_and_json_for_scripts(w: &World) {
+    let c = ["--campaign", "autumn"];
+    assert_eq!(
+        w.gate(
+            1,
+            &c,
+            &[
+                "a@example.com",
+                "b@example.com",
+                "c@other.example",
+                "d@other.example",
+                "e@third.example",
+                "nope",
+            ]
+        ),
+        ["send", "send", "send", "send", "send", "invalid_address"]
+    );
+    let mut events = vec![
+        email("a@example.com", "delivered", 1, None),
+        email("b@example.com", "bounce", 1, Some(USER_UNKNOWN)),
+        email("c@other.example", "bounce", 1, Some(MAILBOX_FULL)),
+        email("d@other.example", "auto_reply", 2, None),
+        email("e@third.example", "delivered", 2, None),
+        email("e@third.example", "unsubscribe", 3, None),
+        email("a@example.com", "complaint", 4, None),
+    ];
+    for e in &mut events {
+        e["campaign"] = json!("autumn");
+    }
+    w.ingest_ok(&events);
+    // Once more, now that b is blocked and e unsubscribed: skipped, never billed.
+    assert_eq!(
+        w.gate(5, &c, &["b@example.com", "e@third.example"]),
+        ["hard_bounced", "unsubscribed"]
+    );
+
+    let json: Value =
+        serde_json::from_str(&w.ok(&["report", "--tenant", "acme", "--campaign", "autumn"]))
+            .unwrap();
+    assert_eq!(json["attempted"], 5);
+    assert_eq!(json["billable"], 5);
+    assert_eq!(json["skipped"]["total"], 3);
+    assert_eq!(json["auto_replies"], 1);
+    assert_eq!(json["unsubscribes"], 1);
+    assert_eq!(
+        json["bounced"]["by_category"],
+        json!({"hard": 1, "soft": 1})
+    );
+    assert_eq!(
+        json["bounced"]["by_reason"],
+        json!({"invalid_recipient": 1, "mailbox_full": 1})
+    );
+    assert_eq!(
+        json["by_domain"]["other.example"],
+        json!({"delivered": 0, "bounced": 1, "complaints": 0, "auto_replies": 1, "unsubscribes": 0})
+    );
+
+    let table = w.ok(&[
+        "report",
+        "--tenant",
+        "acme",
+        "--campaign",
+        "autumn",
+        "--format",
+        "table",
+    ]);
+    assert_eq!(
+        table,
+        "report for tenant acme, campaign autumn, from the beginning to the end
+
+attempted (billed)     5
+delivered              2
+bounced                2  bounce rate 50.00%
+  by category
+    hard               1
+    soft               1
+  by reason
+    invalid_recipient  1
+    mailbox_full       1
+complaints             1  complaint rate 50.00%
+auto-replies           1
+unsubscribes           1
+skipped (not billed)   3
+  hard_bounced         1
+  invalid_address      1
+  unsubscribed         1
+
+domain         delivered  bounced  complaints  auto-replies  unsubscribes
+example.com            1        1           1             0             0
+other.example          0        1           0             1             0
+third.example          1        0           0             0             1
+"
+    );
+
+    // --since and --until bound the range (both inclusive); --from/--to still work.
+    let window: Value = serde_json::from_str(&w.ok(&[
+        "report",
+        "--tenant",
+        "acme",
+        "--since",
+        &day_at(2),
+        "--until",
+        &day_at(3),
+    ]))
+    .unwrap();
+    assert_eq!(window["attempted"], 0, "the sends were on day 1 and day 5");
+    assert_eq!(window["delivered"], 1);
+    assert_eq!(window["auto_replies"], 1);
+    assert_eq!(window["unsubscribes"], 1);
+    assert_eq!(window["bounced"]["total"], 0);
+    assert_eq!(window["from"], json!(day_at(2)));
+    let old: Value =
+        serde_json::from_str(&w.ok(&["report", "--tenant", "acme", "--from", &day_at(5)])).unwrap();
+    assert_eq!(old["attempted"], 0);
+    assert_eq!(old["skipped"]["total"], 2);
+    let (code, _, err) = w.run(
+        &[
+            "report",
+            "--tenant",
+            "acme",
+            "--since",
+            &day_at(3),
+            "--until",
+            &day_at(2),
+        ],
+        "",
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("--since is after --until"), "{err}");
 }
