@@ -58,6 +58,8 @@ enum Command {
     Gate(gate::Args),
     /// Remove an address's block or suppression (recorded: who, when).
     Unblock(admin::AddressArgs),
+    /// Undo a domain confirmed non-existent (recorded in its history: who, when).
+    UnblockDomain(admin::DomainArgs),
     /// Opt addresses out (recorded: who, when).
     OptOut(admin::AddressArgs),
     /// Opt addresses back in; needs --consent evidence (recorded: who, when, evidence).
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(args, data),
         Command::Gate(args) => gate::run(args, data),
         Command::Unblock(args) => admin::address_action(args, admin::Action::Unblock, data),
+        Command::UnblockDomain(args) => admin::unblock_domain(args, data),
         Command::OptOut(args) => admin::address_action(args, admin::Action::OptOut, data),
         Command::OptIn(args) => {
             admin::address_action(args.target, admin::Action::OptIn(args.consent), data)

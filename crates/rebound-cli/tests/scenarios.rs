@@ -190,6 +190,7 @@ scenarios! {
     postmark_suppressions_import,
     kind_and_format_can_be_named,
     reports_read_as_tables_for_people_and_json_for_scripts,
+    an_admin_undoes_a_confirmed_nonexistent_domain,
 }
 
 fn hard_bounce_blocks_at_once_and_stays_blocked_until_someone_removes_the_block(w: &World) {
@@ -1223,4 +1224,125 @@ third.example          1        0           0             0             1
     );
     assert_eq!(code, 2);
     assert!(err.contains("--since is after --until"), "{err}");
+}
+
+fn an_admin_undoes_a_confirmed_nonexistent_domain(w: &World) {
+    w.ingest_ok(&[
+        email("a@gone.example", "bounce", 0, Some(NO_SUCH_DOMAIN)),
+        email("e@gone.example", "bounce", 1, Some(USER_UNKNOWN)),
+        email("b@gone.example", "bounce", 2, Some(NO_SUCH_DOMAIN)),
+    ]);
+    let at_gone = ["new@gone.example", "a@gone.example", "e@gone.example"];
+    assert_eq!(
+        w.gate(3, &["--dry-run"], &at_gone),
+        ["domain_nonexistent", "hard_bounced", "hard_bounced"]
+    );
+    let unblock = |day: u32, extra: &[&str]| {
+        let at = day_at(day);
+        let mut args = vec![
+            "unblock-domain",
+            "--tenant",
+            "acme",
+            "--by",
+            "ana",
+            "--domain",
+            "GONE.example",
+            "--at",
+            &at,
+        ];
+        args.extend_from_slice(extra);
+        w.run(&args, "")
+    };
+    let (code, _, err) = w.run(
+        &[
+            "unblock-domain",
+            "--tenant",
+            "acme",
+            "--by",
+            "ana",
+            "--domain",
+            "fine.example",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("fine.example is not confirmed non-existent"),
+        "{err}"
+    );
+    let (code, _, err) = w.run(
+        &[
+            "unblock-domain",
+            "--tenant",
+            "acme",
+            "--by",
+            " ",
+            "--domain",
+            "gone.example",
+        ],
+        "",
+    );
+    assert_eq!(code, 2, "who did it is required");
+    assert!(err.contains("--by"), "{err}");
+
+    let (code, out, err) = unblock(4, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "unblock-domain gone.example of acme by ana\n");
+    assert!(
+        err.contains("2 addresses at gone.example stay blocked by the domain's bounces (a@gone.example, b@gone.example)"),
+        "{err}"
+    );
+    assert_eq!(
+        w.gate(4, &["--dry-run"], &at_gone),
+        ["send", "hard_bounced", "hard_bounced"]
+    );
+    let (code, _, err) = unblock(4, &[]);
+    assert_eq!(code, 1, "nothing left to undo: {err}");
+    // Recorded in the domain's own history: who and when.
+    let h = w.history("@gone.example");
+    assert_eq!(h.len(), 1);
+    assert_eq!(
+        h[0].record.event,
+        rebound_policy::Event::UnblockDomain { by: "ana".into() }
+    );
+    assert_eq!(h[0].record.at, 1_772_323_200 + 4 * 86_400);
+
+    // A policy change refolds every history: the domain stays cleared.
+    w.ok(&[
+        "tenant",
+        "policy",
+        "--tenant",
+        "acme",
+        "--policy",
+        r#"{"frequency_cap": 5}"#,
+    ]);
+    assert_eq!(w.gate1(4, "new@gone.example"), "send");
+
+    // New lasting evidence confirms it again, counted from the clearing on.
+    w.ingest_ok(&[email("c@gone.example", "bounce", 5, Some(NO_SUCH_DOMAIN))]);
+    assert_eq!(
+        w.gate1(6, "new@gone.example"),
+        "send",
+        "one bounce is not proof"
+    );
+    w.ingest_ok(&[email("d@gone.example", "bounce", 7, Some(NO_SUCH_DOMAIN))]);
+    assert_eq!(w.gate1(8, "new@gone.example"), "domain_nonexistent");
+
+    // --with-addresses also lifts the blocks the domain's failure caused, not the
+    // ones an address earned itself.
+    let (code, out, err) = unblock(9, &["--with-addresses"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "unblock-domain gone.example of acme by ana\n\
+         unblock a@gone.example by ana\n\
+         unblock b@gone.example by ana\n\
+         unblock c@gone.example by ana\n\
+         unblock d@gone.example by ana\n"
+    );
+    assert_eq!(
+        w.gate(9, &["--dry-run"], &at_gone),
+        ["send", "send", "hard_bounced"]
+    );
+    assert_eq!(w.history("@gone.example").len(), 2);
 }
