@@ -11,7 +11,7 @@ use anyhow::Result;
 use rebound_decode::{Decoded, Kind, Recipient, decode, mbox, sisimai};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -98,7 +98,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Input::Unreadable(..) => Some(0),
         })
         .sum::<Option<u64>>();
-    let bar = Progress::bytes("parsing", total);
+    // With the recipients printed on the same terminal, a bar would be drawn through
+    // them: it is shown when they go to a file or a pipe.
+    let bar = if io::stdout().is_terminal() {
+        Progress::none()
+    } else {
+        Progress::bytes("parsing", total)
+    };
     for input in inputs {
         match input {
             Input::Stdin => {

@@ -1022,9 +1022,9 @@ fn kind_and_format_can_be_named(w: &World) {
 }
 
 /// SPEC §6: long work shows progress, on a terminal only. Under a pseudo-terminal
-/// (util-linux `script`) `ingest`, `suppressions import` and `parse` draw a
-/// byte-based bar on standard error; with standard error on a pipe they print
-/// exactly what they printed before.
+/// (util-linux `script`) `ingest`, `suppressions import` and `parse` (when its
+/// output goes to a file) draw a byte-based bar on standard error; with standard
+/// error on a pipe they print exactly what they printed before.
 #[test]
 fn progress_bars_show_on_a_terminal_and_nowhere_else() {
     let w = World::new(false);
@@ -1090,9 +1090,24 @@ fn progress_bars_show_on_a_terminal_and_nowhere_else() {
     ));
     assert!(shown.contains("importing ["), "{shown}");
     assert!(shown.contains("/141 B"), "{shown}");
+    // parse draws its bar only when the recipients go elsewhere than the terminal.
     let shown = tty(format!("{BIN} --data {data} parse {}", dsn.display()));
-    assert!(shown.contains("parsing ["), "{shown}");
+    assert!(!shown.contains("parsing ["), "{shown}");
     assert!(shown.contains(r#""recipient":"jo@example.com""#), "{shown}");
+    let parsed = w.dir.join("parsed.jsonl");
+    let shown = tty(format!(
+        "{BIN} --data {data} parse {} > {}",
+        dsn.display(),
+        parsed.display()
+    ));
+    assert!(shown.contains("parsing ["), "{shown}");
+    let size = std::fs::metadata(&dsn).unwrap().len();
+    assert!(shown.contains(&format!("/{size} B")), "{shown}");
+    assert!(
+        std::fs::read_to_string(&parsed)
+            .unwrap()
+            .contains(r#""recipient":"jo@example.com""#)
+    );
 }
 
 fn reports_read_as_tables_for_people_and_json_for_scripts(w: &World) {

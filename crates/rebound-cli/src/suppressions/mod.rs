@@ -293,6 +293,7 @@ impl Run<'_> {
         let value: Value = match serde_json::from_slice(&text) {
             Ok(v) => v,
             Err(e) => {
+                self.unit = "line";
                 self.reject("line", e.line() as u64, &format!("not JSON: {e}"));
                 return Ok(None);
             }
