@@ -28,6 +28,26 @@ pub struct AddressArgs {
     recipients: Vec<String>,
 }
 
+/// `rebound unblock-domain`.
+#[derive(clap::Args)]
+pub struct DomainArgs {
+    #[arg(long)]
+    tenant: String,
+    /// Who is doing this (recorded in the domain's history).
+    #[arg(long)]
+    by: String,
+    /// The domain confirmed non-existent by mistake.
+    #[arg(long)]
+    domain: String,
+    /// Record the action as of this RFC 3339 time instead of now.
+    #[arg(long)]
+    at: Option<String>,
+    /// Also unblock the addresses at the domain whose block came from the domain's
+    /// failure (a bad-domain or null-MX bounce), not from bounces of their own.
+    #[arg(long)]
+    with_addresses: bool,
+}
+
 #[derive(clap::Args)]
 pub struct OptInArgs {
     #[command(flatten)]
@@ -163,6 +183,102 @@ pub fn address_action(args: AddressArgs, action: Action, data: &Path) -> Result<
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Undoes a confirmed non-existent domain (SPEC §3: "stays ... until someone
+/// removes the block (recorded: who, when)"). The action is an event in the domain's
+/// own history, the address `@domain`, so the domain's fold replays it: evidence
+/// before it no longer counts, and the domain is suppressed again only on new
+/// lasting evidence. Refused (nothing recorded) when the domain is not suppressed.
+pub fn unblock_domain(args: DomainArgs, data: &Path) -> Result<ExitCode> {
+    if args.by.trim().is_empty() {
+        bail!("say who is doing this with --by");
+    }
+    let domain = rebound_address::normalize_email(&format!("postmaster@{}", args.domain.trim()))
+        .ok()
+        .and_then(|a| a.rsplit_once('@').map(|(_, d)| d.to_string()))
+        .ok_or_else(|| anyhow::anyhow!("{:?} is not a domain", args.domain))?;
+    let mut store = crate::store::open(data)?;
+    let t = tenant(&mut *store, &args.tenant)?;
+    let at = at_or_now(args.at.as_deref())?;
+    let suppressed = store
+        .domain_state(&t.name, &domain)?
+        .and_then(|d| d.nonexistent_since);
+    if suppressed.is_none() {
+        eprintln!(
+            "rebound unblock-domain: {domain} is not confirmed non-existent for {}: nothing to undo",
+            t.name
+        );
+        return Ok(ExitCode::from(1));
+    }
+    // Addresses blocked by the domain's failure rather than by bounces of their own.
+    let mut caused = Vec::new();
+    for (address, state) in store.marked(&t.name, Channel::Email)? {
+        let Some(blocked_at) = state.blocked_at else {
+            continue;
+        };
+        if address.rsplit_once('@').map(|(_, d)| d) != Some(domain.as_str()) {
+            continue;
+        }
+        let history = store.history(&t.name, Channel::Email, &address)?;
+        let by_domain = history.iter().any(|h| {
+            h.record.at == blocked_at
+                && matches!(h.record.event, Event::Bounce { .. })
+                && rebound_policy::DomainEvidence::of(&h.record.event, h.record.reason)
+                    .is_some_and(|e| e != rebound_policy::DomainEvidence::Delivered)
+        });
+        if by_domain {
+            caused.push(address);
+        }
+    }
+    let cli = |address: String, event: Event| Record {
+        tenant: t.name.clone(),
+        channel: Channel::Email,
+        address,
+        at,
+        event,
+        reason: None,
+        campaign: None,
+        detail: Detail {
+            source: Some("cli".into()),
+            ..Detail::default()
+        },
+    };
+    let mut records = vec![cli(
+        format!("@{domain}"),
+        Event::UnblockDomain {
+            by: args.by.clone(),
+        },
+    )];
+    if args.with_addresses {
+        for a in &caused {
+            records.push(cli(
+                a.clone(),
+                Event::Unblock {
+                    by: args.by.clone(),
+                },
+            ));
+        }
+    }
+    for res in store.append(&records)? {
+        if let Appended::Refused(why) = res {
+            bail!("unblock-domain refused: {why}");
+        }
+    }
+    println!("unblock-domain {domain} of {} by {}", t.name, args.by);
+    if args.with_addresses {
+        for a in &caused {
+            println!("unblock {a} by {}", args.by);
+        }
+    } else if !caused.is_empty() {
+        eprintln!(
+            "rebound unblock-domain: {} address{} at {domain} stay blocked by the domain's bounces ({}); --with-addresses unblocks them too",
+            caused.len(),
+            if caused.len() == 1 { "" } else { "es" },
+            caused.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn campaign(cmd: CampaignCommand, data: &Path) -> Result<ExitCode> {

@@ -11,6 +11,7 @@
 //! quietly start a second, empty suppression list.
 
 use crate::lines::{next_line, stdin_would_block};
+use crate::progress::{self, Progress};
 use anyhow::Result;
 use rebound_classify::Scratch;
 use rebound_pipeline::event_line::EventLine;
@@ -42,6 +43,7 @@ struct Ingest<'a> {
     duplicates: u64,
     rejected: Vec<(u64, String)>,
     rejected_count: u64,
+    progress: Progress,
 }
 
 pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
@@ -54,10 +56,11 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
         duplicates: 0,
         rejected: Vec::new(),
         rejected_count: 0,
+        progress: Progress::bytes("ingesting", progress::stdin_size()),
     };
     // A buffer that holds a full batch: "input would block" is noticed when it runs
     // dry, so a small one would cut batches short on a fast producer.
-    let mut reader = BufReader::with_capacity(1 << 20, io::stdin().lock());
+    let mut reader = BufReader::with_capacity(1 << 20, ing.progress.wrap(io::stdin().lock()));
     let mut buf = Vec::new();
     let mut batch: Vec<(u64, Record)> = Vec::new();
     let mut line_no = 0u64;
@@ -91,6 +94,7 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
         }
     }
     ing.commit(&mut batch, args.ack)?;
+    ing.progress.finish();
     let mut summary = format!("accepted {}", ing.accepted);
     if ing.duplicates > 0 {
         summary += &format!(" ({} already stored)", ing.duplicates);
@@ -118,7 +122,8 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
 
 impl Ingest<'_> {
     fn reject(&mut self, line: u64, why: String) {
-        eprintln!("rebound ingest: line {line} rejected: {why}");
+        self.progress
+            .eprintln(&format!("rebound ingest: line {line} rejected: {why}"));
         self.rejected_count += 1;
         if self.rejected.len() < SUMMARY_REJECTIONS {
             self.rejected.push((line, why));
@@ -143,7 +148,8 @@ impl Ingest<'_> {
         }
         batch.clear();
         if ack {
-            eprintln!("committed through line {last}");
+            self.progress
+                .eprintln(&format!("committed through line {last}"));
             let _ = io::stderr().flush();
         }
         Ok(())

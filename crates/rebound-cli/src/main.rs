@@ -8,6 +8,7 @@ mod ingest;
 mod keys;
 mod lines;
 mod parse;
+mod progress;
 mod report;
 mod rules;
 mod serve;
@@ -57,6 +58,8 @@ enum Command {
     Gate(gate::Args),
     /// Remove an address's block or suppression (recorded: who, when).
     Unblock(admin::AddressArgs),
+    /// Undo a domain confirmed non-existent (recorded in its history: who, when).
+    UnblockDomain(admin::DomainArgs),
     /// Opt addresses out (recorded: who, when).
     OptOut(admin::AddressArgs),
     /// Opt addresses back in; needs --consent evidence (recorded: who, when, evidence).
@@ -68,7 +71,7 @@ enum Command {
     },
     /// Counts for a campaign or tenant over a time range, as one JSON object.
     Report(report::Args),
-    /// Export or import a tenant's suppression list as CSV.
+    /// Export a tenant's suppression list as CSV; import Rebound's, SES's, Mailgun's, SendGrid's or Postmark's.
     Suppressions {
         #[command(subcommand)]
         command: suppressions::Command,
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(args, data),
         Command::Gate(args) => gate::run(args, data),
         Command::Unblock(args) => admin::address_action(args, admin::Action::Unblock, data),
+        Command::UnblockDomain(args) => admin::unblock_domain(args, data),
         Command::OptOut(args) => admin::address_action(args, admin::Action::OptOut, data),
         Command::OptIn(args) => {
             admin::address_action(args.target, admin::Action::OptIn(args.consent), data)

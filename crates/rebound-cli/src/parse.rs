@@ -6,11 +6,12 @@
 //! only does the file IO and the printing. A file that cannot be read or decoded is
 //! reported on standard error and the others still run; a summary closes the run.
 
+use crate::progress::{self, Progress};
 use anyhow::Result;
 use rebound_decode::{Decoded, Kind, Recipient, decode, mbox, sisimai};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -64,33 +65,76 @@ struct NativeLine<'a> {
     recipient: &'a Recipient,
 }
 
+/// One input to read, in the order given.
+enum Input {
+    Stdin,
+    File(PathBuf),
+    Unreadable(String, String),
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut sum = Summary::default();
+    // The files are listed first, so that the bar knows how many bytes there are.
+    let mut inputs = Vec::new();
     for path in &args.paths {
         let shown = path.to_string_lossy().to_string();
         if shown == "-" {
-            let mut buf = Vec::new();
-            match io::stdin().lock().take(MAX_FILE + 1).read_to_end(&mut buf) {
-                Ok(_) => one_input(&buf, &shown, args.format, &mut out, &mut sum)?,
-                Err(e) => unreadable(&shown, &e.to_string(), &mut sum),
-            }
+            inputs.push(Input::Stdin);
             continue;
         }
         let mut files = Vec::new();
-        if let Err(e) = collect(path, &mut files, 0) {
-            unreadable(&shown, &e.to_string(), &mut sum);
-            continue;
-        }
-        for f in files {
-            let name = f.to_string_lossy().to_string();
-            match read_file(&f) {
-                Ok(bytes) => one_input(&bytes, &name, args.format, &mut out, &mut sum)?,
-                Err(e) => unreadable(&name, &e, &mut sum),
-            }
+        match collect(path, &mut files, 0) {
+            Ok(()) => inputs.extend(files.into_iter().map(Input::File)),
+            Err(e) => inputs.push(Input::Unreadable(shown, e.to_string())),
         }
     }
+    let total = inputs
+        .iter()
+        .map(|i| match i {
+            Input::Stdin => progress::stdin_size(),
+            Input::File(f) => progress::file_size(f),
+            Input::Unreadable(..) => Some(0),
+        })
+        .sum::<Option<u64>>();
+    // With the recipients printed on the same terminal, a bar would be drawn through
+    // them: it is shown when they go to a file or a pipe.
+    let bar = if io::stdout().is_terminal() {
+        Progress::none()
+    } else {
+        Progress::bytes("parsing", total)
+    };
+    for input in inputs {
+        match input {
+            Input::Stdin => {
+                let mut buf = Vec::new();
+                match bar
+                    .wrap(io::stdin().lock())
+                    .take(MAX_FILE + 1)
+                    .read_to_end(&mut buf)
+                {
+                    Ok(_) => one_input(&buf, "-", args.format, &mut out, &mut sum, &bar)?,
+                    Err(e) => unreadable("-", &e.to_string(), &mut sum, &bar),
+                }
+            }
+            Input::File(f) => {
+                let name = f.to_string_lossy().to_string();
+                match read_file(&f) {
+                    Ok(bytes) => {
+                        one_input(&bytes, &name, args.format, &mut out, &mut sum, &bar)?;
+                        bar.inc(bytes.len() as u64);
+                    }
+                    Err(e) => {
+                        unreadable(&name, &e, &mut sum, &bar);
+                        bar.inc(progress::file_size(&f).unwrap_or(0));
+                    }
+                }
+            }
+            Input::Unreadable(name, why) => unreadable(&name, &why, &mut sum, &bar),
+        }
+    }
+    bar.finish();
     out.flush()?;
     let kinds: Vec<String> = sum
         .by_kind
@@ -111,8 +155,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn unreadable(name: &str, why: &str, sum: &mut Summary) {
-    eprintln!("rebound parse: {name}: {why}");
+fn unreadable(name: &str, why: &str, sum: &mut Summary, bar: &Progress) {
+    bar.eprintln(&format!("rebound parse: {name}: {why}"));
     sum.unreadable += 1;
 }
 
@@ -161,6 +205,7 @@ fn one_input(
     format: Format,
     out: &mut impl Write,
     sum: &mut Summary,
+    bar: &Progress,
 ) -> Result<()> {
     if mbox::is_mbox(bytes) {
         let messages = mbox::split(bytes);
@@ -168,9 +213,12 @@ fn one_input(
             for (i, m) in messages.iter().enumerate() {
                 match decode(m) {
                     Ok(d) => print(&d, name, format, out, sum)?,
-                    Err(e) => {
-                        unreadable(&format!("{name} (message {})", i + 1), &e.to_string(), sum)
-                    }
+                    Err(e) => unreadable(
+                        &format!("{name} (message {})", i + 1),
+                        &e.to_string(),
+                        sum,
+                        bar,
+                    ),
                 }
             }
             return Ok(());
@@ -178,7 +226,7 @@ fn one_input(
     }
     match decode(bytes) {
         Ok(d) => print(&d, name, format, out, sum)?,
-        Err(e) => unreadable(name, &e.to_string(), sum),
+        Err(e) => unreadable(name, &e.to_string(), sum, bar),
     }
     Ok(())
 }

@@ -184,6 +184,13 @@ scenarios! {
     retried_events_are_stored_once,
     suppression_lists_export_and_import_as_csv,
     reports_count_what_a_campaign_did,
+    ses_suppression_lists_import_as_json_and_csv,
+    mailgun_exports_import_and_sender_blocks_are_skipped,
+    sendgrid_exports_import_and_blocks_need_proof,
+    postmark_suppressions_import,
+    kind_and_format_can_be_named,
+    reports_read_as_tables_for_people_and_json_for_scripts,
+    an_admin_undoes_a_confirmed_nonexistent_domain,
 }
 
 fn hard_bounce_blocks_at_once_and_stays_blocked_until_someone_removes_the_block(w: &World) {
@@ -552,7 +559,7 @@ fn suppression_lists_export_and_import_as_csv(w: &World) {
          spam@example.com,email,complained,2026-03-01T00:00:00Z\n"
     );
     w.ok(&["tenant", "create", "--tenant", "beta"]);
-    let (code, out, _) = w.run(
+    let (code, out, err) = w.run(
         &[
             "suppressions",
             "import",
@@ -566,7 +573,11 @@ fn suppression_lists_export_and_import_as_csv(w: &World) {
         &format!("{csv}not-an-address,unsubscribed\nx@example.com,maybe\n"),
     );
     assert_eq!(code, 1);
-    assert_eq!(out, "imported 3, rejected 2 (lines 5, 6)\n");
+    assert_eq!(out, "");
+    assert_eq!(
+        err.lines().last().unwrap(),
+        "rebound suppressions import: standard input (rebound): imported 3, skipped 0, rejected 2 (lines 5, 6)"
+    );
     let (_, out, _) = w.run(
         &["gate", "--tenant", "beta", "--dry-run", "--at", &day_at(1)],
         "out@example.com\nspam@example.com\ngone@example.com\nfine@example.com\n",
@@ -774,4 +785,661 @@ fn gate_answers_each_line_of_a_slow_producer_and_records_big_lists_whole() {
     let r: Value =
         serde_json::from_str(&w.ok(&["report", "--tenant", "acme", "--campaign", "big"])).unwrap();
     assert_eq!(r["attempted"], n);
+}
+
+/// A fixture export under `tests/data/suppressions/`.
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/data/suppressions/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+impl World {
+    /// `suppressions import` of fixture files into acme; (exit code, stderr).
+    fn import(&self, files: &[&str], extra: &[&str], stdin: &str) -> (i32, String) {
+        let paths: Vec<String> = files.iter().map(|f| fixture(f)).collect();
+        let mut args = vec!["suppressions", "import", "--tenant", "acme", "--by", "ana"];
+        args.extend_from_slice(extra);
+        args.extend(paths.iter().map(String::as_str));
+        let (code, out, err) = self.run(&args, stdin);
+        assert_eq!(out, "", "the import prints nothing on standard output");
+        (code, err)
+    }
+
+    /// The history of one address, read from the store the binary wrote.
+    fn history(&self, address: &str) -> Vec<rebound_store::StoredRecord> {
+        let url = self.pg.as_ref().map(|(base, schema)| {
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}options=-csearch_path%3D{schema}")
+        });
+        let mut store = rebound_store::open(&self.dir, url.as_deref()).unwrap();
+        store
+            .history("acme", rebound_store::Channel::Email, address)
+            .unwrap()
+    }
+}
+
+/// The last line of an import's standard error, without the file's directory.
+fn summary(err: &str) -> String {
+    let dir = format!("{}/tests/data/suppressions/", env!("CARGO_MANIFEST_DIR"));
+    err.lines().last().unwrap_or("").replace(&dir, "")
+}
+
+fn ses_suppression_lists_import_as_json_and_csv(w: &World) {
+    let (code, err) = w.import(&["ses-list-suppressed-destinations.json"], &[], "");
+    assert_eq!(code, 1, "two entries are malformed: {err}");
+    assert!(
+        err.contains("entry 3 rejected: \"not-an-address\" is not a valid email address"),
+        "{err}"
+    );
+    assert!(
+        err.contains("entry 4 rejected: Reason \"UNKNOWN\" is not BOUNCE or COMPLAINT"),
+        "{err}"
+    );
+    assert_eq!(
+        summary(&err),
+        "rebound suppressions import: ses-list-suppressed-destinations.json (ses): imported 2, skipped 0, rejected 2 (entries 3, 4)"
+    );
+    let (code, err) = w.import(&["ses-suppressed.csv"], &[], "");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        w.gate(
+            1,
+            &["--dry-run"],
+            &[
+                "gone.user@example.com",
+                "angry.reader@example.net",
+                "odd@example.com",
+                "bounced.twice@example.org",
+                "reported@example.org",
+            ]
+        ),
+        [
+            "hard_bounced",
+            "complained",
+            "send",
+            "hard_bounced",
+            "complained"
+        ]
+    );
+    // The provider's date is the event's time.
+    let h = w.history("gone.user@example.com");
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].record.at, 1_770_732_201, "2026-02-10T14:03:21Z");
+    assert_eq!(
+        h[0].record.detail.source.as_deref(),
+        Some("ses import by ana")
+    );
+}
+
+fn mailgun_exports_import_and_sender_blocks_are_skipped(w: &World) {
+    let (code, err) = w.import(&["mailgun-bounces.csv"], &[], "");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("line 3 skipped: the reply is a refusal of the sender (sender_reputation)"),
+        "a Spamhaus listing of the sender's IP says nothing about bob: {err}"
+    );
+    assert!(
+        err.contains("line 5 skipped: the reply is a soft bounce (account_inactive)"),
+        "{err}"
+    );
+    assert!(err.contains("line 7 rejected: no address"), "{err}");
+    assert!(
+        err.contains("line 8 rejected: date \"sometime last week\""),
+        "{err}"
+    );
+    assert_eq!(
+        summary(&err),
+        "rebound suppressions import: mailgun-bounces.csv (mailgun bounces): imported 2, skipped 2, rejected 2 (lines 7, 8)"
+    );
+    let (code, err) = w.import(
+        &[
+            "mailgun-unsubscribes.csv",
+            "mailgun-complaints.csv",
+            "mailgun-bounces-api.json",
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let summaries: Vec<String> = err.lines().map(summary).collect();
+    assert_eq!(
+        summaries,
+        [
+            "rebound suppressions import: mailgun-unsubscribes.csv (mailgun unsubscribes): imported 2, skipped 0, rejected 0",
+            "rebound suppressions import: mailgun-complaints.csv (mailgun complaints): imported 1, skipped 0, rejected 0",
+            "rebound suppressions import: mailgun-bounces-api.json (mailgun bounces): imported 1, skipped 0, rejected 0",
+        ]
+    );
+    assert_eq!(
+        w.gate(
+            1,
+            &["--dry-run"],
+            &[
+                "alice@example.com",
+                "bob@example.org",
+                "carol@example.net",
+                "dave@example.com",
+                "erin@example.com",
+                "frank@example.com",
+                "grace@example.com",
+                "heidi@example.com",
+                "xavier@example.com",
+            ]
+        ),
+        [
+            "hard_bounced",
+            "send",
+            "hard_bounced",
+            "send",
+            "send",
+            "unsubscribed",
+            "unsubscribed",
+            "complained",
+            "hard_bounced"
+        ]
+    );
+    // The provider's reply is kept as evidence, and judged by the classifier.
+    let h = w.history("alice@example.com");
+    assert_eq!(h.len(), 1);
+    let r = &h[0].record;
+    assert!(
+        r.detail
+            .reply
+            .as_deref()
+            .unwrap()
+            .starts_with("550 5.1.1 The email account that you tried to reach does not exist")
+    );
+    assert_eq!(r.detail.code.as_deref(), Some("550"));
+    assert_eq!(r.reason.map(|x| x.as_str()), Some("invalid_recipient"));
+    assert_eq!(r.at, 1_770_732_201, "Tue, 10 Feb 2026 14:03:21 UTC");
+    // An unquoted RFC 2822 date in the last column is read whole.
+    assert_eq!(w.history("carol@example.net")[0].record.at, 1_770_918_310);
+    // The same export again changes nothing: same rows, same dates.
+    let (code, err) = w.import(&["mailgun-complaints.csv"], &[], "");
+    assert_eq!(code, 0);
+    assert!(err.contains("imported 1 (1 already stored)"), "{err}");
+    assert_eq!(w.history("heidi@example.com").len(), 1);
+}
+
+fn sendgrid_exports_import_and_blocks_need_proof(w: &World) {
+    let (code, err) = w.import(
+        &[
+            "sendgrid_bounces.csv",
+            "sendgrid_blocks.csv",
+            "sendgrid_spam_reports.csv",
+            "sendgrid_global_unsubscribes.csv",
+            "sendgrid_invalid_emails.csv",
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("sendgrid_bounces.csv: line 3 skipped: the reply is a refusal of the sender (spam_content)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sendgrid_blocks.csv: line 2 skipped: the reply is a refusal of the sender (sender_reputation)"),
+        "{err}"
+    );
+    let summaries: Vec<String> = err
+        .lines()
+        .filter(|l| l.contains("): imported"))
+        .map(summary)
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "rebound suppressions import: sendgrid_bounces.csv (sendgrid bounces): imported 2, skipped 1, rejected 0",
+            "rebound suppressions import: sendgrid_blocks.csv (sendgrid blocks): imported 1, skipped 1, rejected 0",
+            "rebound suppressions import: sendgrid_spam_reports.csv (sendgrid complaints): imported 1, skipped 0, rejected 0",
+            "rebound suppressions import: sendgrid_global_unsubscribes.csv (sendgrid unsubscribes): imported 1, skipped 0, rejected 0",
+            "rebound suppressions import: sendgrid_invalid_emails.csv (sendgrid bounces): imported 1, skipped 0, rejected 0",
+        ]
+    );
+    assert_eq!(
+        w.gate(
+            1,
+            &["--dry-run"],
+            &[
+                "ivan@example.com",
+                "judy@example.org",
+                "mallory@example.net",
+                "niaj@example.com",
+                "olivia@example.com",
+                "peggy@example.com",
+                "rupert@example.com",
+                "sybil@no-such-domain.invalid",
+            ]
+        ),
+        [
+            "hard_bounced",
+            "send",
+            "hard_bounced",
+            "send",
+            "hard_bounced",
+            "complained",
+            "unsubscribed",
+            "hard_bounced"
+        ]
+    );
+    assert_eq!(
+        w.history("ivan@example.com")[0].record.at,
+        1_769_937_011,
+        "2026-02-01 09:10:11 UTC"
+    );
+    assert_eq!(w.history("peggy@example.com")[0].record.at, 1_770_100_000);
+}
+
+fn postmark_suppressions_import(w: &World) {
+    let (code, err) = w.import(&["postmark-suppressions.csv"], &[], "");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("line 5 rejected: SuppressionReason \"Unsubscribed\" is not HardBounce, SpamComplaint or ManualSuppression"),
+        "{err}"
+    );
+    assert_eq!(
+        summary(&err),
+        "rebound suppressions import: postmark-suppressions.csv (postmark): imported 3, skipped 0, rejected 1 (line 5)"
+    );
+    assert_eq!(
+        w.gate(
+            1,
+            &["--dry-run"],
+            &[
+                "trent@example.com",
+                "victor@example.com",
+                "walter@example.com",
+                "wendy@example.com"
+            ]
+        ),
+        ["hard_bounced", "complained", "unsubscribed", "send"]
+    );
+    let h = w.history("walter@example.com");
+    assert_eq!(h[0].record.at, 1_769_097_600, "2026-01-22T11:00:00-05:00");
+    assert_eq!(
+        h[0].record.detail.source.as_deref(),
+        Some("postmark import by ana (origin Customer)")
+    );
+}
+
+fn kind_and_format_can_be_named(w: &World) {
+    // SendGrid's unsubscribes and spam reports without their telling column: the
+    // kind is given.
+    let at = day_at(0);
+    let (code, err) = w.import(
+        &[],
+        &["--kind", "complaint", "--at", &at],
+        "email,created\nyves@example.com,\nzoe@example.com,1770000000\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        summary(&err),
+        "rebound suppressions import: standard input (sendgrid complaints): imported 2, skipped 0, rejected 0"
+    );
+    assert_eq!(
+        w.history("yves@example.com")[0].record.at,
+        1_772_323_200,
+        "no date: --at"
+    );
+    // A header that is not one of the exports is refused whole, and names --format.
+    let (code, err) = w.import(&[], &[], "name,phone\nann,+441234\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("line 1 rejected: the header row"), "{err}");
+    assert!(err.contains("--format"), "{err}");
+    // A named format that the header does not fit says which column is missing.
+    let (code, err) = w.import(&["mailgun-complaints.csv"], &["--format", "ses"], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("column `emailaddress`"), "{err}");
+    assert_eq!(
+        w.gate(
+            1,
+            &["--dry-run"],
+            &["yves@example.com", "zoe@example.com", "heidi@example.com"]
+        ),
+        ["complained", "complained", "send"]
+    );
+}
+
+/// SPEC §6: long work shows progress, on a terminal only. Under a pseudo-terminal
+/// (util-linux `script`) `ingest`, `suppressions import` and `parse` (when its
+/// output goes to a file) draw a byte-based bar on standard error; with standard
+/// error on a pipe they print exactly what they printed before.
+#[test]
+fn progress_bars_show_on_a_terminal_and_nowhere_else() {
+    let w = World::new(false);
+    let events = w.dir.join("events.jsonl");
+    let lines: String = (0..300)
+        .map(|i| {
+            format!(
+                "{}\n",
+                email(&format!("u{i}@example.com"), "delivered", 0, None)
+            )
+        })
+        .collect();
+    std::fs::write(&events, &lines).unwrap();
+    let dsn = w.dir.join("bounce.eml");
+    std::fs::write(
+        &dsn,
+        "From: MAILER-DAEMON@mx.example.com\r\nTo: sender@example.org\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\n\
+         I'm sorry to have to inform you that your message could not be delivered.\r\n\r\n\
+         <jo@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1 <jo@example.com>: Recipient address rejected: User unknown\r\n",
+    )
+    .unwrap();
+
+    // Piped: nothing but what was printed before.
+    let out = w
+        .cmd(&["ingest"])
+        .stdin(std::fs::File::open(&events).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "accepted 300, rejected 0\n"
+    );
+    let out = w.cmd(&["parse", dsn.to_str().unwrap()]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "rebound parse: 1 messages, 1 recipients (bounce 1), 0 unreadable\n"
+    );
+
+    // On a terminal: a bar with the input's size.
+    let data = w.dir.to_str().unwrap();
+    let tty = |command: String| {
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("REBOUND_DATABASE_URL")
+            .stdin(Stdio::null())
+            .output()
+            .expect("util-linux script runs a command on a pseudo-terminal");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let size = lines.len() as f64 / 1024.0;
+    let shown = tty(format!("{BIN} --data {data} ingest < {}", events.display()));
+    assert!(shown.contains("ingesting ["), "{shown}");
+    assert!(shown.contains(&format!("/{size:.2} KiB")), "{shown}");
+    assert!(
+        shown.contains("accepted 300 (300 already stored), rejected 0"),
+        "{shown}"
+    );
+    let shown = tty(format!(
+        "{BIN} --data {data} suppressions import --tenant acme --by ana {}",
+        fixture("ses-suppressed.csv")
+    ));
+    assert!(shown.contains("importing ["), "{shown}");
+    assert!(shown.contains("/141 B"), "{shown}");
+    // parse draws its bar only when the recipients go elsewhere than the terminal.
+    let shown = tty(format!("{BIN} --data {data} parse {}", dsn.display()));
+    assert!(!shown.contains("parsing ["), "{shown}");
+    assert!(shown.contains(r#""recipient":"jo@example.com""#), "{shown}");
+    let parsed = w.dir.join("parsed.jsonl");
+    let shown = tty(format!(
+        "{BIN} --data {data} parse {} > {}",
+        dsn.display(),
+        parsed.display()
+    ));
+    assert!(shown.contains("parsing ["), "{shown}");
+    let size = std::fs::metadata(&dsn).unwrap().len();
+    assert!(shown.contains(&format!("/{size} B")), "{shown}");
+    assert!(
+        std::fs::read_to_string(&parsed)
+            .unwrap()
+            .contains(r#""recipient":"jo@example.com""#)
+    );
+}
+
+fn reports_read_as_tables_for_people_and_json_for_scripts(w: &World) {
+    let c = ["--campaign", "autumn"];
+    assert_eq!(
+        w.gate(
+            1,
+            &c,
+            &[
+                "a@example.com",
+                "b@example.com",
+                "c@other.example",
+                "d@other.example",
+                "e@third.example",
+                "nope",
+            ]
+        ),
+        ["send", "send", "send", "send", "send", "invalid_address"]
+    );
+    let mut events = vec![
+        email("a@example.com", "delivered", 1, None),
+        email("b@example.com", "bounce", 1, Some(USER_UNKNOWN)),
+        email("c@other.example", "bounce", 1, Some(MAILBOX_FULL)),
+        email("d@other.example", "auto_reply", 2, None),
+        email("e@third.example", "delivered", 2, None),
+        email("e@third.example", "unsubscribe", 3, None),
+        email("a@example.com", "complaint", 4, None),
+    ];
+    for e in &mut events {
+        e["campaign"] = json!("autumn");
+    }
+    w.ingest_ok(&events);
+    // Once more, now that b is blocked and e unsubscribed: skipped, never billed.
+    assert_eq!(
+        w.gate(5, &c, &["b@example.com", "e@third.example"]),
+        ["hard_bounced", "unsubscribed"]
+    );
+
+    let json: Value =
+        serde_json::from_str(&w.ok(&["report", "--tenant", "acme", "--campaign", "autumn"]))
+            .unwrap();
+    assert_eq!(json["attempted"], 5);
+    assert_eq!(json["billable"], 5);
+    assert_eq!(json["skipped"]["total"], 3);
+    assert_eq!(json["auto_replies"], 1);
+    assert_eq!(json["unsubscribes"], 1);
+    assert_eq!(
+        json["bounced"]["by_category"],
+        json!({"hard": 1, "soft": 1})
+    );
+    assert_eq!(
+        json["bounced"]["by_reason"],
+        json!({"invalid_recipient": 1, "mailbox_full": 1})
+    );
+    assert_eq!(
+        json["by_domain"]["other.example"],
+        json!({"delivered": 0, "bounced": 1, "complaints": 0, "auto_replies": 1, "unsubscribes": 0})
+    );
+
+    let table = w.ok(&[
+        "report",
+        "--tenant",
+        "acme",
+        "--campaign",
+        "autumn",
+        "--format",
+        "table",
+    ]);
+    assert_eq!(
+        table,
+        "report for tenant acme, campaign autumn, from the beginning to the end
+
+attempted (billed)     5
+delivered              2
+bounced                2  bounce rate 50.00%
+  by category
+    hard               1
+    soft               1
+  by reason
+    invalid_recipient  1
+    mailbox_full       1
+complaints             1  complaint rate 50.00%
+auto-replies           1
+unsubscribes           1
+skipped (not billed)   3
+  hard_bounced         1
+  invalid_address      1
+  unsubscribed         1
+
+domain         delivered  bounced  complaints  auto-replies  unsubscribes
+example.com            1        1           1             0             0
+other.example          0        1           0             1             0
+third.example          1        0           0             0             1
+"
+    );
+
+    // --since and --until bound the range (both inclusive); --from/--to still work.
+    let window: Value = serde_json::from_str(&w.ok(&[
+        "report",
+        "--tenant",
+        "acme",
+        "--since",
+        &day_at(2),
+        "--until",
+        &day_at(3),
+    ]))
+    .unwrap();
+    assert_eq!(window["attempted"], 0, "the sends were on day 1 and day 5");
+    assert_eq!(window["delivered"], 1);
+    assert_eq!(window["auto_replies"], 1);
+    assert_eq!(window["unsubscribes"], 1);
+    assert_eq!(window["bounced"]["total"], 0);
+    assert_eq!(window["from"], json!(day_at(2)));
+    let old: Value =
+        serde_json::from_str(&w.ok(&["report", "--tenant", "acme", "--from", &day_at(5)])).unwrap();
+    assert_eq!(old["attempted"], 0);
+    assert_eq!(old["skipped"]["total"], 2);
+    let (code, _, err) = w.run(
+        &[
+            "report",
+            "--tenant",
+            "acme",
+            "--since",
+            &day_at(3),
+            "--until",
+            &day_at(2),
+        ],
+        "",
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("--since is after --until"), "{err}");
+}
+
+fn an_admin_undoes_a_confirmed_nonexistent_domain(w: &World) {
+    w.ingest_ok(&[
+        email("a@gone.example", "bounce", 0, Some(NO_SUCH_DOMAIN)),
+        email("e@gone.example", "bounce", 1, Some(USER_UNKNOWN)),
+        email("b@gone.example", "bounce", 2, Some(NO_SUCH_DOMAIN)),
+    ]);
+    let at_gone = ["new@gone.example", "a@gone.example", "e@gone.example"];
+    assert_eq!(
+        w.gate(3, &["--dry-run"], &at_gone),
+        ["domain_nonexistent", "hard_bounced", "hard_bounced"]
+    );
+    let unblock = |day: u32, extra: &[&str]| {
+        let at = day_at(day);
+        let mut args = vec![
+            "unblock-domain",
+            "--tenant",
+            "acme",
+            "--by",
+            "ana",
+            "--domain",
+            "GONE.example",
+            "--at",
+            &at,
+        ];
+        args.extend_from_slice(extra);
+        w.run(&args, "")
+    };
+    let (code, _, err) = w.run(
+        &[
+            "unblock-domain",
+            "--tenant",
+            "acme",
+            "--by",
+            "ana",
+            "--domain",
+            "fine.example",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("fine.example is not confirmed non-existent"),
+        "{err}"
+    );
+    let (code, _, err) = w.run(
+        &[
+            "unblock-domain",
+            "--tenant",
+            "acme",
+            "--by",
+            " ",
+            "--domain",
+            "gone.example",
+        ],
+        "",
+    );
+    assert_eq!(code, 2, "who did it is required");
+    assert!(err.contains("--by"), "{err}");
+
+    let (code, out, err) = unblock(4, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "unblock-domain gone.example of acme by ana\n");
+    assert!(
+        err.contains("2 addresses at gone.example stay blocked by the domain's bounces (a@gone.example, b@gone.example)"),
+        "{err}"
+    );
+    assert_eq!(
+        w.gate(4, &["--dry-run"], &at_gone),
+        ["send", "hard_bounced", "hard_bounced"]
+    );
+    let (code, _, err) = unblock(4, &[]);
+    assert_eq!(code, 1, "nothing left to undo: {err}");
+    // Recorded in the domain's own history: who and when.
+    let h = w.history("@gone.example");
+    assert_eq!(h.len(), 1);
+    assert_eq!(
+        h[0].record.event,
+        rebound_policy::Event::UnblockDomain { by: "ana".into() }
+    );
+    assert_eq!(h[0].record.at, 1_772_323_200 + 4 * 86_400);
+
+    // A policy change refolds every history: the domain stays cleared.
+    w.ok(&[
+        "tenant",
+        "policy",
+        "--tenant",
+        "acme",
+        "--policy",
+        r#"{"frequency_cap": 5}"#,
+    ]);
+    assert_eq!(w.gate1(4, "new@gone.example"), "send");
+
+    // New lasting evidence confirms it again, counted from the clearing on.
+    w.ingest_ok(&[email("c@gone.example", "bounce", 5, Some(NO_SUCH_DOMAIN))]);
+    assert_eq!(
+        w.gate1(6, "new@gone.example"),
+        "send",
+        "one bounce is not proof"
+    );
+    w.ingest_ok(&[email("d@gone.example", "bounce", 7, Some(NO_SUCH_DOMAIN))]);
+    assert_eq!(w.gate1(8, "new@gone.example"), "domain_nonexistent");
+
+    // --with-addresses also lifts the blocks the domain's failure caused, not the
+    // ones an address earned itself.
+    let (code, out, err) = unblock(9, &["--with-addresses"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "unblock-domain gone.example of acme by ana\n\
+         unblock a@gone.example by ana\n\
+         unblock b@gone.example by ana\n\
+         unblock c@gone.example by ana\n\
+         unblock d@gone.example by ana\n"
+    );
+    assert_eq!(
+        w.gate(9, &["--dry-run"], &at_gone),
+        ["send", "send", "hard_bounced"]
+    );
+    assert_eq!(w.history("@gone.example").len(), 2);
 }

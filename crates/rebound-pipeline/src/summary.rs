@@ -22,6 +22,10 @@ fn rate(num: u64, den: u64) -> Value {
 /// The report object: attempted, delivered, bounced by category, reason and
 /// receiving domain, complaints, auto-replies, unsubscribes, skipped by reason, and
 /// the bounce and complaint rates that mailbox providers watch.
+///
+/// `billable` is the sends gate recorded (`attempted`); skipped recipients are
+/// counted apart and never billed. `by_domain` has every outcome per recipient
+/// domain (email only), `bounced.by_domain` the bounces alone.
 pub fn report_json(
     tenant: &str,
     campaign: Option<&str>,
@@ -32,7 +36,25 @@ pub fn report_json(
     let (mut by_category, mut by_reason, mut by_domain) = (Map::new(), Map::new(), Map::new());
     let (mut delivered, mut bounced, mut complaints, mut auto_replies, mut unsubscribes) =
         (0, 0, 0, 0, 0);
+    let mut domains: Map<String, Value> = Map::new();
     for o in &r.outcomes {
+        if !o.domain.is_empty()
+            && let Some(key) = match o.kind.as_str() {
+                "delivered" => Some("delivered"),
+                "bounce" => Some("bounced"),
+                "complaint" => Some("complaints"),
+                "auto_reply" => Some("auto_replies"),
+                "unsubscribe" => Some("unsubscribes"),
+                _ => None,
+            }
+        {
+            let d = domains.entry(o.domain.clone()).or_insert_with(|| {
+                json!({"delivered": 0, "bounced": 0, "complaints": 0, "auto_replies": 0, "unsubscribes": 0})
+            });
+            if let Some(m) = d.as_object_mut() {
+                bump(m, key, o.count);
+            }
+        }
         match o.kind.as_str() {
             "delivered" => delivered += o.count,
             "complaint" => complaints += o.count,
@@ -69,6 +91,7 @@ pub fn report_json(
         "from": from,
         "to": to,
         "attempted": r.attempted,
+        "billable": r.attempted,
         "delivered": delivered,
         "bounced": {
             "total": bounced,
@@ -80,11 +103,137 @@ pub fn report_json(
         "auto_replies": auto_replies,
         "unsubscribes": unsubscribes,
         "skipped": { "total": skipped_total, "by_reason": skipped },
+        "by_domain": domains,
         "rates": {
             "bounce": rate(bounced, delivered + bounced),
             "complaint": rate(complaints, delivered),
         },
     })
+}
+
+/// The report object as an aligned table for people (`rebound report --format
+/// table`): the same numbers as the JSON, counts right-aligned, breakdowns
+/// largest first, and one row per recipient domain.
+pub fn report_table(report: &Value) -> String {
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let pct = |v: &Value| v.as_f64().map(|x| format!("{:.2}%", x * 100.0));
+    let sorted = |v: &Value| {
+        let mut rows: Vec<(String, u64)> = v
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), n(v))).collect())
+            .unwrap_or_default();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        rows
+    };
+    // (indent, label, count, note)
+    let mut lines: Vec<(usize, String, u64, String)> = Vec::new();
+    let mut line = |indent: usize, label: &str, count: u64, note: Option<String>| {
+        lines.push((indent, label.to_string(), count, note.unwrap_or_default()));
+    };
+    line(0, "attempted (billed)", n(&report["attempted"]), None);
+    line(0, "delivered", n(&report["delivered"]), None);
+    let b = &report["bounced"];
+    line(
+        0,
+        "bounced",
+        n(&b["total"]),
+        pct(&report["rates"]["bounce"]).map(|p| format!("bounce rate {p}")),
+    );
+    // Bounces by domain are in the domain table below.
+    for (title, key) in [("by category", "by_category"), ("by reason", "by_reason")] {
+        let rows = sorted(&b[key]);
+        if !rows.is_empty() {
+            line(2, title, u64::MAX, None);
+            for (k, c) in rows {
+                line(4, &k, c, None);
+            }
+        }
+    }
+    line(
+        0,
+        "complaints",
+        n(&report["complaints"]),
+        pct(&report["rates"]["complaint"]).map(|p| format!("complaint rate {p}")),
+    );
+    line(0, "auto-replies", n(&report["auto_replies"]), None);
+    line(0, "unsubscribes", n(&report["unsubscribes"]), None);
+    line(
+        0,
+        "skipped (not billed)",
+        n(&report["skipped"]["total"]),
+        None,
+    );
+    for (k, c) in sorted(&report["skipped"]["by_reason"]) {
+        line(2, &k, c, None);
+    }
+
+    let mut scope = format!("tenant {}", report["tenant"].as_str().unwrap_or(""));
+    if let Some(c) = report["campaign"].as_str() {
+        scope += &format!(", campaign {c}");
+    }
+    let from = report["from"].as_str().unwrap_or("the beginning");
+    let to = report["to"].as_str().unwrap_or("the end");
+    let mut out = format!("report for {scope}, from {from} to {to}\n\n");
+    let label_w = lines.iter().map(|l| l.0 + l.1.len()).max().unwrap_or(0);
+    let count_w = lines
+        .iter()
+        .filter(|l| l.2 != u64::MAX)
+        .map(|l| l.2.to_string().len())
+        .max()
+        .unwrap_or(1);
+    for (indent, label, count, note) in &lines {
+        let head = format!("{:indent$}{label}", "");
+        let row = if *count == u64::MAX {
+            head
+        } else {
+            let row = format!("{head:<label_w$}  {count:>count_w$}");
+            if note.is_empty() {
+                row
+            } else {
+                format!("{row}  {note}")
+            }
+        };
+        out += row.trim_end();
+        out.push('\n');
+    }
+
+    let columns = [
+        ("delivered", "delivered"),
+        ("bounced", "bounced"),
+        ("complaints", "complaints"),
+        ("auto-replies", "auto_replies"),
+        ("unsubscribes", "unsubscribes"),
+    ];
+    let mut domains: Vec<(&String, &Value)> = report["by_domain"]
+        .as_object()
+        .map(|m| m.iter().collect())
+        .unwrap_or_default();
+    if !domains.is_empty() {
+        domains.sort_by(|a, b| {
+            n(&b.1["bounced"])
+                .cmp(&n(&a.1["bounced"]))
+                .then_with(|| a.0.cmp(b.0))
+        });
+        let dom_w = domains
+            .iter()
+            .map(|d| d.0.len())
+            .chain(["domain".len()])
+            .max()
+            .unwrap_or(6);
+        out += &format!("\n{:<dom_w$}", "domain");
+        for (title, _) in columns {
+            out += &format!("  {title:>w$}", w = title.len());
+        }
+        out.push('\n');
+        for (d, v) in domains {
+            out += &format!("{d:<dom_w$}");
+            for (title, key) in columns {
+                out += &format!("  {:>w$}", n(&v[key]), w = title.len());
+            }
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// One suppressed address: `status` uses gate's skip-reason names.

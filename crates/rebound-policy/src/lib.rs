@@ -84,6 +84,12 @@ pub enum Event {
         by: String,
         consent: String,
     },
+    /// An admin undid the confirmation that the address's domain does not exist.
+    /// Recorded in the domain's own history (the address `@domain`); it changes no
+    /// address's state, only the domain's ([`DomainEvidence::Cleared`]).
+    UnblockDomain {
+        by: String,
+    },
 }
 
 /// Why an event cannot be applied.
@@ -207,6 +213,7 @@ pub fn apply(
             require_who(by)?;
             s.opted_out_at.get_or_insert(at);
         }
+        Event::UnblockDomain { by } => require_who(by)?,
         Event::OptIn { by, consent } => {
             require_who(by)?;
             if consent.trim().is_empty() {
@@ -253,6 +260,9 @@ pub enum DomainEvidence {
     NotAccepting,
     /// A delivery to an address at the domain: it exists after all.
     Delivered,
+    /// An admin said the domain exists ([`Event::UnblockDomain`]): like a delivery,
+    /// the evidence before it no longer counts.
+    Cleared,
 }
 
 impl DomainEvidence {
@@ -261,6 +271,7 @@ impl DomainEvidence {
         use rebound_vocab::Reason;
         match (event, reason) {
             (Event::Delivered, _) => Some(DomainEvidence::Delivered),
+            (Event::UnblockDomain { .. }, _) => Some(DomainEvidence::Cleared),
             (
                 Event::Bounce {
                     permanent: true, ..
@@ -299,7 +310,7 @@ pub fn apply_domain(
 ) -> DomainState {
     let mut s = state.clone();
     match evidence {
-        DomainEvidence::Delivered => s = DomainState::default(),
+        DomainEvidence::Delivered | DomainEvidence::Cleared => s = DomainState::default(),
         DomainEvidence::NotAccepting => {
             s.nonexistent_since.get_or_insert(at);
         }
@@ -531,6 +542,44 @@ mod tests {
         assert_eq!(revived, DomainState::default());
         let null_mx = replay_domain([(DomainEvidence::NotAccepting, 5)], &p);
         assert_eq!(null_mx.nonexistent_since, Some(5));
+    }
+
+    #[test]
+    fn an_admin_clears_a_nonexistent_domain_and_new_evidence_counts_afresh() {
+        let p = Policy::default();
+        let unblock = Event::UnblockDomain { by: "ana".into() };
+        assert_eq!(
+            DomainEvidence::of(&unblock, None),
+            Some(DomainEvidence::Cleared)
+        );
+        assert_eq!(
+            apply(
+                &AddressState::default(),
+                &Event::UnblockDomain { by: " ".into() },
+                0,
+                &p
+            ),
+            Err(Refusal::WhoMissing)
+        );
+        let cleared = replay_domain(
+            [
+                (DomainEvidence::BadDomain, 0),
+                (DomainEvidence::BadDomain, DAY + 1),
+                (DomainEvidence::Cleared, DAY + 2),
+                (DomainEvidence::BadDomain, DAY + 3),
+            ],
+            &p,
+        );
+        assert_eq!(cleared.nonexistent_since, None);
+        assert_eq!(cleared.bad_count, 1, "only what came after the clearing");
+        let null_mx = replay_domain(
+            [
+                (DomainEvidence::NotAccepting, 0),
+                (DomainEvidence::Cleared, 1),
+            ],
+            &p,
+        );
+        assert_eq!(null_mx, DomainState::default());
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub(crate) fn event_kind(e: &Event) -> &'static str {
         Event::Unblock { .. } => "unblock",
         Event::OptOut { .. } => "opt_out",
         Event::OptIn { .. } => "opt_in",
+        Event::UnblockDomain { .. } => "unblock_domain",
     }
 }
 
@@ -73,6 +74,7 @@ pub(crate) fn evidence_str(e: DomainEvidence) -> &'static str {
         DomainEvidence::BadDomain => "bad_domain",
         DomainEvidence::NotAccepting => "not_accepting",
         DomainEvidence::Delivered => "delivered",
+        DomainEvidence::Cleared => "cleared",
     }
 }
 
@@ -81,6 +83,7 @@ pub(crate) fn parse_evidence(s: &str) -> Result<DomainEvidence> {
         "bad_domain" => Ok(DomainEvidence::BadDomain),
         "not_accepting" => Ok(DomainEvidence::NotAccepting),
         "delivered" => Ok(DomainEvidence::Delivered),
+        "cleared" => Ok(DomainEvidence::Cleared),
         _ => Err(Error::Corrupt(format!("domain evidence {s:?}"))),
     }
 }

@@ -402,7 +402,7 @@ impl Tx for PgTx<'_> {
         domain: &str,
     ) -> Result<Vec<(DomainEvidence, Ts)>> {
         let last = self.query(
-            "SELECT at, id FROM events WHERE tenant = $1 AND domain = $2 AND evidence = 'delivered' \
+            "SELECT at, id FROM events WHERE tenant = $1 AND domain = $2 AND evidence IN ('delivered', 'cleared') \
              ORDER BY at DESC, id DESC LIMIT 1",
             &[&tenant, &domain],
         )?;

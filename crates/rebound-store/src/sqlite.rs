@@ -361,7 +361,7 @@ impl Tx for SqliteTx<'_, '_> {
         let last: Option<(i64, i64)> = self
             .0
             .prepare_cached(
-                "SELECT at, id FROM events WHERE tenant = ?1 AND domain = ?2 AND evidence = 'delivered' \
+                "SELECT at, id FROM events WHERE tenant = ?1 AND domain = ?2 AND evidence IN ('delivered', 'cleared') \
                  ORDER BY at DESC, id DESC LIMIT 1",
             )?
             .query_row(params![tenant, domain], |r| Ok((r.get(0)?, r.get(1)?)))

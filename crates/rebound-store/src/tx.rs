@@ -68,8 +68,9 @@ pub(crate) trait Tx {
         state: &DomainState,
         last_at: Ts,
     ) -> Result<()>;
-    /// The domain evidence after the latest delivery to the domain (a delivery resets
-    /// the domain's fold, so nothing before it matters), in (at, id) order.
+    /// The domain evidence after the latest delivery to the domain or admin clearing
+    /// (either resets the domain's fold, so nothing before it matters), in (at, id)
+    /// order.
     fn domain_evidence_since_delivery(
         &mut self,
         tenant: &str,

@@ -58,6 +58,7 @@ fn event() -> impl Strategy<Value = (Event, Option<Reason>)> {
         1 => Just((Event::Unsubscribe, None)),
         1 => Just((Event::AutoReply, None)),
         1 => Just((Event::Unblock { by: "ops".into() }, None)),
+        1 => Just((Event::UnblockDomain { by: "ops".into() }, None)),
         1 => Just((Event::OptOut { by: "ops".into() }, None)),
         1 => prop::sample::select(vec!["", "signed form"]).prop_map(|c| {
             (Event::OptIn { by: "ops".into(), consent: c.into() }, None)
