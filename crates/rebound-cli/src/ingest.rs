@@ -23,7 +23,7 @@ use std::process::ExitCode;
 
 /// Lines per transaction at most: large enough that the per-commit fsync is paid
 /// rarely, small enough that a crash loses little unacknowledged work.
-pub const BATCH: usize = 1000;
+pub const BATCH: usize = 10_000;
 
 /// Rejection reasons kept for the summary (all are printed on standard error).
 const SUMMARY_REJECTIONS: usize = 10;

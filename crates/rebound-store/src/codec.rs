@@ -97,9 +97,16 @@ pub(crate) fn mark(by: Option<String>, at: Option<i64>) -> Option<Mark> {
 pub(crate) const STATE_COLUMNS: &str = "blocked_at, suppressed_at, complained_at, opted_out_at, \
      soft_streak, last_soft_bounce_at, last_delivered_at";
 
-/// The schema, in the SQL both dialects understand; `{id}` is the auto-increment
-/// primary key, which they spell differently.
-pub(crate) fn schema(id: &str, blob: &str) -> String {
+/// The schema, in the SQL both dialects understand; `id` is the auto-increment
+/// primary key and `blob` the bytes type, which they spell differently, and
+/// `keyed` what follows a table keyed by its primary key alone (SQLite's
+/// `WITHOUT ROWID`: one B-tree instead of a table and an index beside it).
+///
+/// Why so few indexes on `events`: every index is paid on every ingested event. A
+/// history is read through the unique dedupe index (its prefix is the address) and
+/// sorted, which costs little for one address; a campaign index holds only events
+/// that name a campaign.
+pub(crate) fn schema(id: &str, blob: &str, keyed: &str) -> String {
     format!(
         "
 CREATE TABLE IF NOT EXISTS rebound_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -126,10 +133,11 @@ CREATE TABLE IF NOT EXISTS events (
     evidence TEXT,
     dedupe BIGINT
 );
-CREATE INDEX IF NOT EXISTS events_by_address ON events (tenant, channel, address, at, id);
+DROP INDEX IF EXISTS events_by_address;
 CREATE INDEX IF NOT EXISTS events_by_domain ON events (tenant, domain, at, id) WHERE evidence IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_by_campaign ON events (tenant, campaign, at);
-CREATE UNIQUE INDEX IF NOT EXISTS events_dedupe ON events (tenant, channel, address, dedupe);
+CREATE INDEX IF NOT EXISTS events_by_campaign ON events (tenant, campaign, at)
+    WHERE campaign IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS events_dedupe ON events (address, tenant, channel, dedupe);
 CREATE TABLE IF NOT EXISTS addresses (
     tenant TEXT NOT NULL,
     channel TEXT NOT NULL,
@@ -143,8 +151,8 @@ CREATE TABLE IF NOT EXISTS addresses (
     last_soft_bounce_at BIGINT,
     last_delivered_at BIGINT,
     last_at BIGINT NOT NULL,
-    PRIMARY KEY (tenant, channel, address)
-);
+    PRIMARY KEY (address, tenant, channel)
+){keyed};
 CREATE INDEX IF NOT EXISTS addresses_not_active ON addresses (tenant, channel)
     WHERE status <> 'active';
 CREATE INDEX IF NOT EXISTS addresses_soft ON addresses (tenant, channel, last_soft_bounce_at)

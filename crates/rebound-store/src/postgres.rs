@@ -37,7 +37,7 @@ impl PgStore {
         let mut client = Client::connect(url, NoTls)?;
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
-        tx.batch_execute(&schema("BIGSERIAL PRIMARY KEY", "BYTEA"))?;
+        tx.batch_execute(&schema("BIGSERIAL PRIMARY KEY", "BYTEA", ""))?;
         tx.batch_execute(crate::keys::SCHEMA)?;
         let old = tx.query_one("SELECT to_regclass('attempts') IS NOT NULL", &[])?;
         if old.try_get::<_, bool>(0)? {
