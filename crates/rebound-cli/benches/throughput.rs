@@ -46,6 +46,8 @@ fn rebound(dir: &std::path::Path, url: Option<&str>, args: &[&str], input: Vec<u
         c.env("REBOUND_DATABASE_URL", u);
     }
     let t = Instant::now();
+    // Reaped by wait4 below, which std's Child does not know about.
+    #[allow(clippy::zombie_processes)]
     let mut child = c
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
