@@ -56,12 +56,6 @@ struct Batch {
     out: Vec<u8>,
 }
 
-impl Batch {
-    fn is_empty(&self) -> bool {
-        self.out.is_empty()
-    }
-}
-
 /// Records a batch (unless a dry run), then prints its decisions.
 fn write_batch(
     store: &mut dyn Store,
@@ -88,6 +82,106 @@ fn write_batch(
     Ok(())
 }
 
+/// Lines per part of the list handed to a decider.
+const CHUNK: usize = 4096;
+
+/// A part of the list as read: its lines, each ended by a line feed, and whether
+/// input paused after it (so what is decided so far should be committed and
+/// printed now, not when a batch fills).
+struct Chunk {
+    lines: Vec<u8>,
+    count: usize,
+    pause: bool,
+}
+
+/// Decides every line of a chunk into a batch, with `decide` leaving each sent
+/// recipient's normalised address in its buffer.
+fn decide_chunk(
+    chunk: &Chunk,
+    batch: &mut Batch,
+    record: bool,
+    decide: &mut dyn FnMut(&str, &mut String) -> Result<(), rebound_policy::SkipReason>,
+) {
+    let mut address = String::new();
+    for line in chunk.lines.split(|&b| b == b'\n') {
+        let raw = String::from_utf8_lossy(line);
+        let recipient = raw.trim();
+        if recipient.is_empty() {
+            continue;
+        }
+        let out = &mut batch.out;
+        out.extend_from_slice(br#"{"recipient":"#);
+        push_json_str(out, recipient);
+        match decide(recipient, &mut address) {
+            Ok(()) => {
+                if record {
+                    batch.sends.push(&address);
+                }
+                out.extend_from_slice(b",\"decision\":\"send\"}\n");
+            }
+            Err(reason) => {
+                *batch.skips.entry(reason.as_str()).or_default() += 1;
+                out.extend_from_slice(b",\"decision\":\"skip\",\"reason\":\"");
+                out.extend_from_slice(reason.as_str().as_bytes());
+                out.extend_from_slice(b"\"}\n");
+            }
+        }
+    }
+}
+
+/// Reads standard input into chunks of whole lines for `send`, in order; a chunk
+/// ends early when input would block. Stops when `send` refuses (a failed writer).
+fn read_chunks(mut send: impl FnMut(Chunk) -> bool) -> Result<()> {
+    let mut reader = BufReader::with_capacity(1 << 16, io::stdin().lock());
+    let mut buf = Vec::new();
+    let mut chunk = Chunk {
+        lines: Vec::with_capacity(CHUNK * 40),
+        count: 0,
+        pause: false,
+    };
+    let mut ok = true;
+    loop {
+        let more = next_line(&mut reader, &mut buf, || {
+            if ok && chunk.count > 0 && stdin_would_block() {
+                chunk.pause = true;
+                let full = std::mem::replace(
+                    &mut chunk,
+                    Chunk {
+                        lines: Vec::with_capacity(CHUNK * 40),
+                        count: 0,
+                        pause: false,
+                    },
+                );
+                ok = send(full);
+            }
+        })?;
+        if !ok || !more {
+            break;
+        }
+        chunk.lines.extend_from_slice(&buf);
+        chunk.lines.push(b'\n');
+        chunk.count += 1;
+        if chunk.count >= CHUNK {
+            let full = std::mem::replace(
+                &mut chunk,
+                Chunk {
+                    lines: Vec::with_capacity(CHUNK * 40),
+                    count: 0,
+                    pause: false,
+                },
+            );
+            if !send(full) {
+                return Ok(());
+            }
+        }
+    }
+    if ok && chunk.count > 0 {
+        chunk.pause = true;
+        send(chunk);
+    }
+    Ok(())
+}
+
 pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
     let mut store = crate::store::open(data)?;
     let at = at_or_now(args.at.as_deref())?;
@@ -102,86 +196,100 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
         reason: String::new(),
         count: 0,
     });
-    let fresh = |gate: &Gate| Batch {
-        sends: gate.sends(),
+    let record = !args.dry_run;
+    let empty = gate.sends();
+    let fresh = || Batch {
+        sends: empty.clone(),
         skips: BTreeMap::new(),
-        out: Vec::with_capacity(HELD + 4096),
+        out: Vec::new(),
     };
-    // Deciding and recording overlap: this thread decides the next batch while a
-    // writer thread commits the last one and prints it. One batch in flight at most,
-    // so memory stays bounded and decisions still print in order, each after its
-    // commit.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
+    // Three kinds of thread: this one reads the list into chunks; deciders turn
+    // chunks into decided batches (two side by side when no decision depends on an
+    // earlier one, else one, in order); the writer takes the batches back in list
+    // order, merges them up to a transaction's worth, commits and prints. Channels
+    // hold a chunk or two each, so memory stays bounded and output stays in order.
+    let deciders = if gate.ordered() { 1 } else { 2 };
     std::thread::scope(|scope| -> Result<ExitCode> {
         let store = &mut *store;
         let template = skip_template.as_ref();
+        let mut to_deciders = Vec::new();
+        let mut from_deciders = Vec::new();
+        let mut handles = Vec::new();
+        let shared: Option<&Gate>;
+        let mut ordered: Option<&mut Gate> = None;
+        if deciders == 1 {
+            ordered = Some(&mut gate);
+            shared = None;
+        } else {
+            shared = Some(&gate);
+        }
+        for _ in 0..deciders {
+            let (tx_chunk, rx_chunk) = std::sync::mpsc::sync_channel::<Chunk>(2);
+            let (tx_batch, rx_batch) = std::sync::mpsc::sync_channel::<(Batch, bool)>(2);
+            to_deciders.push(tx_chunk);
+            from_deciders.push(rx_batch);
+            let mut own = ordered.take();
+            let fresh = &fresh;
+            handles.push(scope.spawn(move || {
+                for chunk in rx_chunk {
+                    let mut batch = fresh();
+                    batch.out.reserve(chunk.lines.len() * 2);
+                    match (&mut own, shared) {
+                        (Some(g), _) => decide_chunk(&chunk, &mut batch, record, &mut |r, buf| {
+                            let a = g.decide(r)?;
+                            buf.clear();
+                            buf.push_str(a);
+                            Ok(())
+                        }),
+                        (None, Some(g)) => {
+                            decide_chunk(&chunk, &mut batch, record, &mut |r, buf| {
+                                g.decide_shared(r, buf)
+                            })
+                        }
+                        (None, None) => unreachable!("every decider has a gate"),
+                    }
+                    if tx_batch.send((batch, chunk.pause)).is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
         let writer = scope.spawn(move || -> Result<()> {
             let mut w = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-            for b in rx {
-                write_batch(store, &b, template, &mut w)?;
+            let mut pending = fresh();
+            let mut next = 0;
+            while let Ok((mut b, pause)) = from_deciders[next % from_deciders.len()].recv() {
+                next += 1;
+                pending.sends.append(&mut b.sends);
+                for (reason, n) in b.skips {
+                    *pending.skips.entry(reason).or_default() += n;
+                }
+                pending.out.extend_from_slice(&b.out);
+                if pause || pending.out.len() >= HELD || pending.sends.len() >= BATCH {
+                    write_batch(store, &pending, template, &mut w)?;
+                    pending = fresh();
+                }
             }
-            Ok(())
+            write_batch(store, &pending, template, &mut w)
         });
-        let decided = (|| -> Result<()> {
-            let mut batch = fresh(&gate);
-            let mut reader = BufReader::with_capacity(1 << 16, io::stdin().lock());
-            let mut buf = Vec::new();
-            let hand_off = |batch: &mut Batch, gate: &Gate| -> bool {
-                if batch.is_empty() {
-                    return true;
-                }
-                let full = std::mem::replace(batch, fresh(gate));
-                tx.send(full).is_ok()
-            };
-            loop {
-                let mut ok = true;
-                let more = next_line(&mut reader, &mut buf, || {
-                    if ok && stdin_would_block() {
-                        ok = hand_off(&mut batch, &gate);
-                    }
-                })?;
-                if !ok || !more {
-                    break;
-                }
-                let raw = String::from_utf8_lossy(&buf);
-                let recipient = raw.trim();
-                if recipient.is_empty() {
-                    continue;
-                }
-                let out = &mut batch.out;
-                out.extend_from_slice(br#"{"recipient":"#);
-                push_json_str(out, recipient);
-                match gate.decide(recipient) {
-                    Ok(address) => {
-                        if !args.dry_run {
-                            batch.sends.push(address);
-                        }
-                        out.extend_from_slice(b",\"decision\":\"send\"}\n");
-                    }
-                    Err(reason) => {
-                        *batch.skips.entry(reason.as_str()).or_default() += 1;
-                        out.extend_from_slice(b",\"decision\":\"skip\",\"reason\":\"");
-                        out.extend_from_slice(reason.as_str().as_bytes());
-                        out.extend_from_slice(b"\"}\n");
-                    }
-                }
-                if (batch.out.len() >= HELD || batch.sends.len() >= BATCH)
-                    && !hand_off(&mut batch, &gate)
-                {
-                    break;
-                }
-            }
-            hand_off(&mut batch, &gate);
-            Ok(())
-        })();
-        drop(tx);
+        let mut n = 0;
+        let read = read_chunks(|c| {
+            let ok = to_deciders[n % to_deciders.len()].send(c).is_ok();
+            n += 1;
+            ok
+        });
+        drop(to_deciders);
+        let decided = handles.into_iter().all(|h| h.join().is_ok());
         // The writer's error (a failed commit, a closed stdout) explains a stop
-        // better than the hand-off that noticed it.
-        let written = writer
+        // better than the read that noticed it.
+        writer
             .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the writer thread panicked")));
-        written?;
-        decided?;
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the writer thread panicked")))?;
+        anyhow::ensure!(
+            decided,
+            "a decider thread panicked; the list was not fully decided"
+        );
+        read?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -189,7 +297,19 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
 /// Appends `s` as a JSON string (quotes included). Recipients are the caller's
 /// bytes and may hold anything; the common case, nothing to escape, is one copy.
 fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    /// Bytes a JSON string cannot hold as they are.
+    const ESCAPE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 0x20 {
+            t[b] = true;
+            b += 1;
+        }
+        t[b'"' as usize] = true;
+        t[b'\\' as usize] = true;
+        t
+    };
+    if !s.bytes().any(|b| ESCAPE[b as usize]) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');

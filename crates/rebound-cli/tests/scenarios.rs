@@ -66,9 +66,16 @@ impl World {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // A command that reads no input may exit before taking it all.
-        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        // Written from a thread: a command that answers as it reads (gate) fills
+        // its output pipe while a big input is still going in. A command that
+        // reads no input may exit before taking it all.
+        let mut pipe = child.stdin.take().unwrap();
+        let input = stdin.as_bytes().to_vec();
+        let feeder = std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
         let out = child.wait_with_output().unwrap();
+        feeder.join().unwrap();
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8(out.stdout).unwrap(),

@@ -33,25 +33,50 @@ impl Gate {
         }
     }
 
+    /// True when decisions depend on earlier decisions of the same list (a
+    /// frequency cap counts this run's sends): the list must then be decided in
+    /// order by [`Gate::decide`]; otherwise [`Gate::decide_shared`] may decide its
+    /// parts side by side.
+    pub fn ordered(&self) -> bool {
+        self.policy.frequency_cap > 0
+    }
+
     /// `Ok` with the normalised address to send to (valid until the next call; the
     /// caller records it unless it is a dry run), or the reason to skip.
     ///
     /// Why a borrowed address: a list of millions is decided in one loop, and the
     /// normalised form is built in one reused buffer instead of a new string each.
     pub fn decide(&mut self, recipient: &str) -> Result<&str, SkipReason> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let d = self.decide_shared(recipient, &mut buf);
+        self.buf = buf;
+        d?;
+        if self.policy.frequency_cap > 0 {
+            self.snap
+                .recent_sends
+                .entry(self.buf.clone())
+                .or_default()
+                .push(self.at);
+        }
+        Ok(&self.buf)
+    }
+
+    /// Decides one recipient against the snapshot alone, leaving the normalised
+    /// address in `buf` when it is to be sent. It does not count the send against
+    /// the frequency cap of later recipients: use it only when the gate is not
+    /// [`ordered`](Gate::ordered), or through [`Gate::decide`].
+    pub fn decide_shared(&self, recipient: &str, buf: &mut String) -> Result<(), SkipReason> {
         let valid = match self.channel {
-            Channel::Email => {
-                rebound_address::normalize_email_into(recipient, &mut self.buf).is_ok()
-            }
+            Channel::Email => rebound_address::normalize_email_into(recipient, buf).is_ok(),
             Channel::Sms => match crate::normalize(self.channel, recipient, &self.snap.tenant) {
                 Ok(a) => {
-                    self.buf = a;
+                    *buf = a;
                     true
                 }
                 Err(_) => false,
             },
         };
-        let address = valid.then_some(self.buf.as_str());
+        let address = valid.then_some(buf.as_str());
         let at = self.at;
         let recent_sends = match address {
             Some(a) if self.policy.frequency_cap > 0 => {
@@ -90,14 +115,7 @@ impl Gate {
         if !valid {
             return Err(SkipReason::InvalidAddress);
         }
-        if self.policy.frequency_cap > 0 {
-            self.snap
-                .recent_sends
-                .entry(self.buf.clone())
-                .or_default()
-                .push(at);
-        }
-        Ok(&self.buf)
+        Ok(())
     }
 
     /// An empty record of this list's sends, to push decided addresses into.

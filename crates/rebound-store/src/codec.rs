@@ -102,6 +102,10 @@ pub(crate) const STATE_COLUMNS: &str = "blocked_at, suppressed_at, complained_at
 /// `keyed` what follows a table keyed by its primary key alone (SQLite's
 /// `WITHOUT ROWID`: one B-tree instead of a table and an index beside it).
 ///
+/// The two partial indexes on `addresses` carry every state column: a gate
+/// snapshot reads a million marked addresses from the index alone, where a plain
+/// index cost a B-tree lookup into the table per address (8,500 instructions each).
+///
 /// Why so few indexes on `events`: every index is paid on every ingested event. A
 /// history is read through the unique dedupe index (its prefix is the address) and
 /// sorted, which costs little for one address; a campaign index holds only events
@@ -153,10 +157,14 @@ CREATE TABLE IF NOT EXISTS addresses (
     last_at BIGINT NOT NULL,
     PRIMARY KEY (address, tenant, channel)
 ){keyed};
-CREATE INDEX IF NOT EXISTS addresses_not_active ON addresses (tenant, channel)
-    WHERE status <> 'active';
-CREATE INDEX IF NOT EXISTS addresses_soft ON addresses (tenant, channel, last_soft_bounce_at)
-    WHERE last_soft_bounce_at IS NOT NULL;
+DROP INDEX IF EXISTS addresses_not_active;
+DROP INDEX IF EXISTS addresses_soft;
+CREATE INDEX IF NOT EXISTS addresses_marked ON addresses (tenant, channel, status,
+    blocked_at, suppressed_at, complained_at, opted_out_at, soft_streak,
+    last_soft_bounce_at, last_delivered_at) WHERE status <> 'active';
+CREATE INDEX IF NOT EXISTS addresses_resting ON addresses (tenant, channel,
+    last_soft_bounce_at, status, blocked_at, suppressed_at, complained_at, opted_out_at,
+    soft_streak, last_delivered_at) WHERE last_soft_bounce_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS domains (
     tenant TEXT NOT NULL,
     domain TEXT NOT NULL,

@@ -211,6 +211,19 @@ impl Sends {
         &self.addresses
     }
 
+    /// Moves `other`'s addresses to the end of these (the same run, decided in parts).
+    pub fn append(&mut self, other: &mut Sends) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count > 0 {
+            self.addresses.push('\n');
+        }
+        self.addresses.push_str(&other.addresses);
+        self.count += other.count;
+        other.clear();
+    }
+
     /// Forgets the addresses, keeping tenant, campaign, channel and time.
     pub fn clear(&mut self) {
         self.addresses.clear();
@@ -260,7 +273,7 @@ pub struct GateSnapshot {
     pub tenant: Tenant,
     pub campaign_stopped: bool,
     /// Addresses with a mark, or a soft bounce recent enough to matter at `at`.
-    pub states: HashMap<String, AddressState>,
+    pub states: crate::FastMap<String, AddressState>,
     /// Email domains confirmed non-existent.
     pub nonexistent_domains: HashSet<String>,
     /// Send times within the frequency window before `at`, per address (empty when

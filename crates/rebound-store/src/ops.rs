@@ -328,10 +328,15 @@ pub(crate) fn gate_snapshot(
         None => false,
     };
     let p = &t.policy;
-    let states = tx
-        .not_active(tenant_name, channel, at.saturating_sub(p.soft_bounce_rest))?
-        .into_iter()
-        .collect();
+    let mut states = crate::FastMap::default();
+    tx.not_active(
+        tenant_name,
+        channel,
+        at.saturating_sub(p.soft_bounce_rest),
+        &mut |a, s| {
+            states.insert(a, s);
+        },
+    )?;
     let nonexistent_domains: HashSet<String> = match channel {
         Channel::Email => tx.nonexistent_domains(tenant_name)?.into_iter().collect(),
         Channel::Sms => HashSet::new(),

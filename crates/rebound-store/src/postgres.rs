@@ -493,8 +493,8 @@ impl Tx for PgTx<'_> {
         tenant: &str,
         channel: Channel,
         soft_since: Ts,
-    ) -> Result<Vec<(String, AddressState)>> {
-        let mut out = Vec::new();
+        each: &mut dyn FnMut(String, AddressState),
+    ) -> Result<()> {
         let marked = self.query(
             concat!(
                 "SELECT address, ",
@@ -513,9 +513,9 @@ impl Tx for PgTx<'_> {
             &[&tenant, &channel.as_str(), &soft_since],
         )?;
         for r in marked.iter().chain(&resting) {
-            out.push((r.try_get(0)?, state_from(r, 1)?));
+            each(r.try_get(0)?, state_from(r, 1)?);
         }
-        Ok(out)
+        Ok(())
     }
 
     fn nonexistent_domains(&mut self, tenant: &str) -> Result<Vec<String>> {

@@ -460,7 +460,8 @@ impl Tx for SqliteTx<'_, '_> {
         tenant: &str,
         channel: Channel,
         soft_since: Ts,
-    ) -> Result<Vec<(String, AddressState)>> {
+        each: &mut dyn FnMut(String, AddressState),
+    ) -> Result<()> {
         let marked = format!(
             "SELECT address, {STATE_COLUMNS} FROM addresses \
              WHERE tenant = ?1 AND channel = ?2 AND status <> 'active'"
@@ -470,17 +471,18 @@ impl Tx for SqliteTx<'_, '_> {
              WHERE tenant = ?1 AND channel = ?2 AND last_soft_bounce_at IS NOT NULL \
              AND last_soft_bounce_at >= ?3 AND status = 'active'"
         );
-        let mut out = Vec::new();
         let row = |r: &Row<'_>| Ok((r.get(0)?, state_from(r, 1)?));
         let mut st = self.0.prepare_cached(&marked)?;
         for r in st.query_map(params![tenant, channel.as_str()], row)? {
-            out.push(r?);
+            let (a, s) = r?;
+            each(a, s);
         }
         let mut st = self.0.prepare_cached(&resting)?;
         for r in st.query_map(params![tenant, channel.as_str(), soft_since], row)? {
-            out.push(r?);
+            let (a, s) = r?;
+            each(a, s);
         }
-        Ok(out)
+        Ok(())
     }
 
     fn nonexistent_domains(&mut self, tenant: &str) -> Result<Vec<String>> {

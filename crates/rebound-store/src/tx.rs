@@ -151,13 +151,15 @@ pub(crate) trait Tx {
     /// Tenant and campaign actions (address actions live in the address history).
     fn audit(&mut self, tenant: &str, at: Ts, by: &str, action: &str, subject: &str) -> Result<()>;
 
-    /// Addresses with a mark or a soft bounce at or after `soft_since`.
+    /// Addresses with a mark or a soft bounce at or after `soft_since`, handed to
+    /// `each` as they are read (a million of them need not sit in a list first).
     fn not_active(
         &mut self,
         tenant: &str,
         channel: Channel,
         soft_since: Ts,
-    ) -> Result<Vec<(String, AddressState)>>;
+        each: &mut dyn FnMut(String, AddressState),
+    ) -> Result<()>;
     fn nonexistent_domains(&mut self, tenant: &str) -> Result<Vec<String>>;
     /// Sends in (from, until], as (address, at): a window ending now includes sends
     /// recorded at this very instant.
