@@ -12,6 +12,7 @@
 
 pub mod builtin;
 mod matcher;
+mod regex_words;
 pub mod reply;
 pub mod ruleset;
 mod scan;

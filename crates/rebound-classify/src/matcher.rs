@@ -91,6 +91,8 @@ struct WordEntry {
     cands: Vec<(u32, u32, Box<[u8]>)>,
     /// Some fragments begin with this word and another: look up the pair too.
     has_pairs: bool,
+    /// The regexes (bit `i` for regex `i`) that need this word.
+    regexes: u64,
 }
 
 /// An open-ended stem: (fragment id, stem bytes).
@@ -408,6 +410,9 @@ pub(crate) struct Matcher {
     phrases: Vec<Phrase>,
     regexes: Option<RegexSet>,
     regex_rule: Vec<u32>,
+    /// Whether some regex has no required word (see [`crate::regex_words`]), so the
+    /// set runs on every text.
+    regex_always: bool,
 }
 
 /// Per-call working memory, kept between calls to avoid allocation.
@@ -515,6 +520,19 @@ impl Matcher {
                 ac_ids.push(id as u32);
             }
         }
+        // Each regex's required word gates the set; a regex without one (or past the
+        // 64th) makes it run always.
+        let mut regex_always = false;
+        for (i, src) in regex_src.iter().enumerate() {
+            match crate::regex_words::required_word(src) {
+                Some(w) if i < 64 => {
+                    let h = key_hash(&w);
+                    filter.insert(h);
+                    words.entry(h).or_default().regexes |= 1 << i;
+                }
+                _ => regex_always = true,
+            }
+        }
         let ac = if ac_frags.is_empty() {
             None
         } else {
@@ -547,21 +565,23 @@ impl Matcher {
             phrases,
             regexes,
             regex_rule,
+            regex_always,
         })
     }
 
-    /// The fragments found through the word at run `r` (and the pair it starts).
+    /// The fragments found through the word at run `r` (and the pair it starts); the
+    /// regexes that need the word.
     fn word_hits(
         &self,
         bytes: &[u8],
         runs: &[(u32, u32, u64)],
         r: usize,
         hits: &mut Vec<(u32, u32, u32)>,
-    ) {
+    ) -> u64 {
         let (start, i, h) = runs[r];
         let (start, i) = (start as usize, i as usize);
         let Some(entry) = self.words.get(h) else {
-            return;
+            return 0;
         };
         push_candidates(&entry.cands, bytes, start, hits);
         // A pair key spans this word, ASCII punctuation or spaces, and the next word.
@@ -573,6 +593,7 @@ impl Matcher {
         {
             push_candidates(&pair.cands, bytes, start, hits);
         }
+        entry.regexes
     }
 
     /// The open-ended stems found at a word of three bytes or more.
@@ -600,10 +621,11 @@ impl Matcher {
         rules.clear();
         let bytes = text.as_slice();
         let with_stems = !self.stems.is_empty();
+        let mut regexes = 0u64;
         for (r, &(start, i, h)) in runs.iter().enumerate() {
             let (start, i) = (start as usize, i as usize);
             if self.filter.may_contain(h) {
-                self.word_hits(bytes, runs, r, hits);
+                regexes |= self.word_hits(bytes, runs, r, hits);
             }
             if with_stems && i - start >= 3 {
                 let h3 = run_hash(bytes, start, start + 3);
@@ -633,8 +655,10 @@ impl Matcher {
                 }
             }
         }
-        // `is_match` first, because `matches` allocates.
+        // `is_match` first, because `matches` allocates; neither unless a regex may
+        // match at all.
         if let Some(set) = &self.regexes
+            && (regexes != 0 || self.regex_always)
             && set.is_match(text)
         {
             for i in set.matches(text).iter() {
@@ -732,6 +756,50 @@ mod tests {
         }
     }
 
+    /// The built-in matcher, and one whose regexes run on every text.
+    fn gated_and_ungated() -> &'static (Matcher, Matcher) {
+        static BOTH: std::sync::LazyLock<(Matcher, Matcher)> = std::sync::LazyLock::new(|| {
+            let rules = crate::Classifier::builtin().rules();
+            let gated = Matcher::build(rules).unwrap_or_else(|e| panic!("{e}"));
+            let mut ungated = Matcher::build(rules).unwrap_or_else(|e| panic!("{e}"));
+            ungated.regex_always = true;
+            (gated, ungated)
+        });
+        assert!(
+            !BOTH.0.regex_always,
+            "every built-in regex has a required word"
+        );
+        &BOTH
+    }
+
+    fn rules_of(m: &Matcher, text: &str, scratch: &mut Scratch) -> Vec<u32> {
+        prepare(text, scratch);
+        m.matching_rules(scratch);
+        scratch.rules.clone()
+    }
+
+    #[test]
+    fn gating_the_regexes_changes_no_example() {
+        let (gated, ungated) = gated_and_ungated();
+        let mut scratch = Scratch::default();
+        let eval = include_str!("../../../testdata/replies-eval.tsv");
+        let examples = crate::Classifier::builtin()
+            .rules()
+            .iter()
+            .flat_map(|r| r.examples.iter().map(String::as_str))
+            .chain(eval.lines().filter_map(|l| l.split('\t').next()));
+        let mut regex_hits = 0;
+        for text in examples {
+            let want = rules_of(ungated, text, &mut scratch);
+            regex_hits += want
+                .iter()
+                .filter(|r| ungated.regex_rule.contains(r))
+                .count();
+            assert_eq!(rules_of(gated, text, &mut scratch), want, "{text:?}");
+        }
+        assert!(regex_hits > 0, "the examples exercise the regex rules");
+    }
+
     #[test]
     fn the_space_hash_is_the_hash_of_a_space() {
         assert_eq!(SPACE_HASH, key_hash(b" "));
@@ -753,6 +821,22 @@ mod tests {
                 String::from_utf8_lossy(&want)
             );
             proptest::prop_assert_eq!(&scratch.runs, &want_runs);
+        }
+
+        #[test]
+        fn gating_the_regexes_changes_no_match(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "transaction", "failed", "Transaction", ".", "recipient", "address",
+                "rejected", "mx.example.com", "example.de:", "does", "not", "exist",
+                "(", "[", "<", "550", "5.1.1", " ", "  ", "\n", "user", "unknown",
+                "x", "\u{e9}",
+            ][..]), 0..16)
+        ) {
+            let (gated, ungated) = gated_and_ungated();
+            let text = parts.concat();
+            let mut scratch = Scratch::default();
+            let want = rules_of(ungated, &text, &mut scratch);
+            proptest::prop_assert_eq!(rules_of(gated, &text, &mut scratch), want, "{:?}", text);
         }
     }
 }
