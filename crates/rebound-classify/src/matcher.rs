@@ -222,9 +222,31 @@ impl<V> KeyTable<V> {
             i = (i + 1) & self.mask;
         }
     }
+}
 
-    fn is_empty(&self) -> bool {
-        self.values.is_empty()
+/// The first two bytes of open-ended stems: ASCII letters and digits, so seven bits
+/// each make a 16,384-bit set.
+struct StemPairs(Box<[u64]>);
+
+impl Default for StemPairs {
+    fn default() -> StemPairs {
+        StemPairs(vec![0u64; 256].into_boxed_slice())
+    }
+}
+
+impl StemPairs {
+    #[inline]
+    fn bit(a: u8, b: u8) -> usize {
+        ((a as usize & 0x7f) << 7) | (b as usize & 0x7f)
+    }
+    fn insert(&mut self, a: u8, b: u8) {
+        let i = Self::bit(a, b);
+        self.0[i >> 6] |= 1 << (i & 63);
+    }
+    #[inline]
+    fn contains(&self, a: u8, b: u8) -> bool {
+        let i = Self::bit(a, b);
+        self.0[i >> 6] >> (i & 63) & 1 != 0
     }
 }
 
@@ -250,19 +272,18 @@ impl KeyFilter {
 /// Normalises the reply text into `scratch.text` and finds its word runs with their
 /// hashes (computed once here, reused for pair keys).
 ///
-/// ASCII replies (nearly all) take one fused pass: each whitespace-separated token is
-/// lower-cased into the output and its word runs hashed as it is copied, so the text
-/// is read once. Other text goes through [`crate::reply::normalize`] and a second scan.
+/// ASCII replies (nearly all) take a fast path: the text is copied whole between the
+/// few places that need an edit, then one pass over the copy lower-cases it and marks
+/// its letters and digits, whose runs are hashed straight from the bit sets. Other
+/// text goes through [`crate::reply::normalize`] and a byte scan.
 pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
     let Scratch {
         text: out,
         runs,
         classes,
-        segs,
         ..
     } = scratch;
     runs.clear();
-    segs.clear();
     if !text.is_ascii() {
         crate::reply::normalize(text, out);
         find_runs(out, runs);
@@ -275,7 +296,7 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
     let n = b.len();
     classes.fill(b);
     out.clear();
-    out.reserve(n);
+    out.reserve(n + PAD);
     let mut p = 0; // input consumed up to here
     let mut pending_space = false;
     let mut carry = !0u64; // the text is preceded by (virtual) space
@@ -302,7 +323,7 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
                     s -= 1;
                 }
                 let e = scan::next(&classes.space, q, true).min(n);
-                emit(out, segs, b, p, s, &mut pending_space);
+                emit(out, b, p, s, &mut pending_space);
                 pending_space = true;
                 p = e;
             } else {
@@ -312,7 +333,7 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
                 }
                 // Drop the token and the single space before it (if it was copied).
                 let s = if q > p { q - 1 } else { q };
-                emit(out, segs, b, p, s, &mut pending_space);
+                emit(out, b, p, s, &mut pending_space);
                 if s > p {
                     pending_space = true;
                 }
@@ -327,39 +348,51 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
         .iter()
         .rposition(|c| !c.is_ascii_whitespace())
         .map_or(p, |i| p + i + 1);
-    emit(out, segs, b, p.min(n), end, &mut pending_space);
-    scan::lower_in_place(out);
-    // The output's word runs are the input's, inside the copied segments (a segment
-    // starts and ends at a token boundary, so no run crosses one), shifted.
-    let mut k = 0;
-    scan::for_each_run(&classes.word, false, |s, e| {
-        while k < segs.len() && (segs[k].1 as usize) <= s {
-            k += 1;
-        }
-        if let Some(&(from, to, at)) = segs.get(k)
-            && from as usize <= s
-            && e <= to as usize
-        {
-            let (s, e) = (
-                s - from as usize + at as usize,
-                e - from as usize + at as usize,
-            );
-            runs.push((s as u32, e as u32, run_hash(out, s, e)));
-        }
+    emit(out, b, p.min(n), end, &mut pending_space);
+    // Zero padding, so that blocks and eight-byte loads never run off the end; it is
+    // cut off again below.
+    let len = out.len();
+    out.extend_from_slice(&[0; PAD]);
+    scan::lower_words(out, len, &mut classes.word);
+    let padded = out.as_slice();
+    // A local vector, so that its length and pointer stay in registers.
+    let mut list = std::mem::take(runs);
+    scan::for_each_run(&classes.word, |s, e| {
+        list.push((s as u32, e as u32, padded_hash(padded, s, e)));
     });
+    *runs = list;
+    out.truncate(len);
 }
+
+/// [`run_hash`] of `p[s..e]` where `p` goes on for at least eight bytes past `e`
+/// (the padding of [`prepare`]): a word of up to eight bytes is one load and a mask.
+#[inline(always)]
+fn padded_hash(p: &[u8], s: usize, e: usize) -> u64 {
+    let n = e - s;
+    match p.get(s..s + 8) {
+        Some(w) if n <= 8 => mix(seed(n), load8(w) & LOW_BYTES[n]),
+        _ => run_hash(p, s, e),
+    }
+}
+
+/// `LOW_BYTES[n]` keeps the low `n` bytes of a word.
+const LOW_BYTES: [u64; 9] = {
+    let mut t = [!0u64; 9];
+    let mut n = 0;
+    while n < 8 {
+        t[n] = (1u64 << (8 * n)) - 1;
+        n += 1;
+    }
+    t
+};
+
+/// Zero bytes kept after the normalised text while it is lowered and hashed.
+const PAD: usize = 16;
 
 /// Appends a piece of copied text, preceded by one space if one is pending and the
 /// output is not empty.
 #[inline]
-fn emit(
-    out: &mut Vec<u8>,
-    segs: &mut Vec<(u32, u32, u32)>,
-    b: &[u8],
-    start: usize,
-    end: usize,
-    pending_space: &mut bool,
-) {
+fn emit(out: &mut Vec<u8>, b: &[u8], start: usize, end: usize, pending_space: &mut bool) {
     if start >= end {
         return;
     }
@@ -367,7 +400,6 @@ fn emit(
         out.push(b' ');
     }
     *pending_space = false;
-    segs.push((start as u32, end as u32, out.len() as u32));
     out.extend_from_slice(&b[start..end]);
 }
 
@@ -398,7 +430,9 @@ pub(crate) struct Matcher {
     words: KeyTable<WordEntry>,
     /// Hash of the first three bytes of open-ended stems → (fragment id, stem bytes).
     stems: KeyTable<Vec<Stem>>,
-    /// The hashes of every key of `words` (first words) and `stems`.
+    /// The first two bytes of every stem (letters and digits), a bit per pair.
+    stem_pairs: StemPairs,
+    /// The hashes of every key of `words` (first words).
     filter: KeyFilter,
     /// The automaton over the fragments that are not indexed, and their ids.
     ac: Option<AhoCorasick>,
@@ -424,8 +458,6 @@ pub struct Scratch {
     hits: Vec<(u32, u32, u32)>,
     pub(crate) rules: Vec<u32>,
     classes: scan::Classes,
-    /// Copied pieces of the text: input start, input end, output start.
-    segs: Vec<(u32, u32, u32)>,
 }
 
 impl Matcher {
@@ -479,6 +511,7 @@ impl Matcher {
         }
         let mut words: FxHashMap<u64, WordEntry> = FxHashMap::default();
         let mut stems: FxHashMap<u64, Vec<Stem>> = FxHashMap::default();
+        let mut stem_pairs = StemPairs::default();
         let mut filter = KeyFilter::new();
         let mut ac_frags = Vec::new();
         let mut ac_ids = Vec::new();
@@ -512,7 +545,7 @@ impl Matcher {
                     .push((id as u32, s as u32, b.into()));
             } else if runs.len() == 1 && runs[0] == (0, b.len()) && b.len() >= 3 && !ol {
                 let key = key_hash(&b[..3]);
-                filter.insert(key);
+                stem_pairs.insert(b[0], b[1]);
                 stems.entry(key).or_default().push((id as u32, b.into()));
             } else {
                 ac_ascii |= core.is_ascii();
@@ -557,6 +590,7 @@ impl Matcher {
         Ok(Matcher {
             words: KeyTable::from_map(words),
             stems: KeyTable::from_map(stems),
+            stem_pairs,
             filter,
             ac,
             ac_ids,
@@ -597,8 +631,8 @@ impl Matcher {
     }
 
     /// The open-ended stems found at a word of three bytes or more.
-    fn stem_hits(&self, bytes: &[u8], start: usize, h3: u64, hits: &mut Vec<(u32, u32, u32)>) {
-        if let Some(cands) = self.stems.get(h3) {
+    fn stem_hits(&self, bytes: &[u8], start: usize, hits: &mut Vec<(u32, u32, u32)>) {
+        if let Some(cands) = self.stems.get(key_hash(&bytes[start..start + 3])) {
             for (id, stem) in cands {
                 if bytes[start..].starts_with(stem) {
                     hits.push((*id, start as u32, (start + stem.len()) as u32));
@@ -620,18 +654,14 @@ impl Matcher {
         hits.clear();
         rules.clear();
         let bytes = text.as_slice();
-        let with_stems = !self.stems.is_empty();
         let mut regexes = 0u64;
         for (r, &(start, i, h)) in runs.iter().enumerate() {
             let (start, i) = (start as usize, i as usize);
             if self.filter.may_contain(h) {
                 regexes |= self.word_hits(bytes, runs, r, hits);
             }
-            if with_stems && i - start >= 3 {
-                let h3 = run_hash(bytes, start, start + 3);
-                if self.filter.may_contain(h3) {
-                    self.stem_hits(bytes, start, h3, hits);
-                }
+            if i - start >= 3 && self.stem_pairs.contains(bytes[start], bytes[start + 1]) {
+                self.stem_hits(bytes, start, hits);
             }
         }
         if let Some(ac) = &self.ac
@@ -821,6 +851,24 @@ mod tests {
                 String::from_utf8_lossy(&want)
             );
             proptest::prop_assert_eq!(&scratch.runs, &want_runs);
+        }
+
+        #[test]
+        fn preparing_long_or_odd_ascii_equals_normalising_then_finding_runs(
+            bytes in proptest::collection::vec(0u8..128, 0..300),
+            words in proptest::collection::vec("[a-zA-Z0-9]{1,70}|[ \t\r\n]{1,3}|#?[245][0-9][0-9](-[245]\\.[0-9]\\.[0-9]{1,3})?|[.,;:()<>-]", 0..12),
+        ) {
+            // One scratch for both, as callers reuse it.
+            let mut scratch = Scratch::default();
+            for text in [String::from_utf8(bytes.clone()).unwrap_or_default(), words.concat()] {
+                prepare(&text, &mut scratch);
+                let mut want = Vec::new();
+                crate::reply::normalize(&text, &mut want);
+                let mut want_runs = Vec::new();
+                find_runs(&want, &mut want_runs);
+                proptest::prop_assert_eq!(&scratch.text, &want, "{:?}", text);
+                proptest::prop_assert_eq!(&scratch.runs, &want_runs, "{:?}", text);
+            }
         }
 
         #[test]
