@@ -343,7 +343,7 @@ impl Classifier {
         let mut generic = None;
         for &ri in &scratch.rules {
             let rule = &self.rules[ri as usize];
-            if !conditions_hold(rule, reply, host.as_deref(), &scratch.text) {
+            if !conditions_hold(rule, reply, host.as_deref(), scratch.text()) {
                 continue;
             }
             match rule.strength {

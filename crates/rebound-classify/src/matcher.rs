@@ -88,11 +88,36 @@ impl Frag {
 struct WordEntry {
     /// (fragment id, offset of the word in the fragment, fragment bytes); compared in
     /// full, so hash collisions are harmless.
-    cands: Vec<(u32, u32, Box<[u8]>)>,
+    cands: Vec<Cand>,
     /// Some fragments begin with this word and another: look up the pair too.
     has_pairs: bool,
     /// The regexes (bit `i` for regex `i`) that need this word.
     regexes: u64,
+}
+
+/// A fragment found through a word: its id, the offset of the word in it, its bytes,
+/// and its first (up to) eight bytes as a number with their mask, compared first.
+struct Cand {
+    id: u32,
+    off: u32,
+    head: u64,
+    mask: u64,
+    frag: Box<[u8]>,
+}
+
+impl Cand {
+    fn new(id: u32, off: u32, frag: &[u8]) -> Cand {
+        let n = frag.len().min(8);
+        let mut head = [0u8; 8];
+        head[..n].copy_from_slice(&frag[..n]);
+        Cand {
+            id,
+            off,
+            head: u64::from_le_bytes(head),
+            mask: LOW_BYTES[n],
+            frag: frag.into(),
+        }
+    }
 }
 
 /// An open-ended stem: (fragment id, stem bytes).
@@ -226,11 +251,11 @@ impl<V> KeyTable<V> {
 
 /// The first two bytes of open-ended stems: ASCII letters and digits, so seven bits
 /// each make a 16,384-bit set.
-struct StemPairs(Box<[u64]>);
+struct StemPairs(Box<[u64; 256]>);
 
 impl Default for StemPairs {
     fn default() -> StemPairs {
-        StemPairs(vec![0u64; 256].into_boxed_slice())
+        StemPairs(Box::new([0u64; 256]))
     }
 }
 
@@ -252,11 +277,11 @@ impl StemPairs {
 
 /// A 65,536-bit filter over key hashes: a word whose bit is clear is no key, and
 /// most words of a reply are none, so most look-ups end here.
-struct KeyFilter(Box<[u64]>);
+struct KeyFilter(Box<[u64; 1024]>);
 
 impl KeyFilter {
     fn new() -> KeyFilter {
-        KeyFilter(vec![0u64; 1024].into_boxed_slice())
+        KeyFilter(Box::new([0u64; 1024]))
     }
     fn insert(&mut self, h: u64) {
         let bit = (h >> 48) as usize;
@@ -279,6 +304,7 @@ impl KeyFilter {
 pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
     let Scratch {
         text: out,
+        len: out_len,
         runs,
         classes,
         ..
@@ -287,6 +313,8 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
     if !text.is_ascii() {
         crate::reply::normalize(text, out);
         find_runs(out, runs);
+        *out_len = out.len();
+        out.extend_from_slice(&[0; PAD]);
         return;
     }
     // The output is the input with a few edits: white space that is not one plain
@@ -349,8 +377,7 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
         .rposition(|c| !c.is_ascii_whitespace())
         .map_or(p, |i| p + i + 1);
     emit(out, b, p.min(n), end, &mut pending_space);
-    // Zero padding, so that blocks and eight-byte loads never run off the end; it is
-    // cut off again below.
+    // Zero padding, so that blocks and eight-byte loads never run off the end.
     let len = out.len();
     out.extend_from_slice(&[0; PAD]);
     scan::lower_words(out, len, &mut classes.word);
@@ -361,7 +388,7 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
         list.push((s as u32, e as u32, padded_hash(padded, s, e)));
     });
     *runs = list;
-    out.truncate(len);
+    *out_len = len;
 }
 
 /// [`run_hash`] of `p[s..e]` where `p` goes on for at least eight bytes past `e`
@@ -386,7 +413,8 @@ const LOW_BYTES: [u64; 9] = {
     t
 };
 
-/// Zero bytes kept after the normalised text while it is lowered and hashed.
+/// Zero bytes kept after the normalised text, so that it can be lowered sixteen
+/// bytes at a time and read eight bytes at a time anywhere.
 const PAD: usize = 16;
 
 /// Appends a piece of copied text, preceded by one space if one is pending and the
@@ -452,12 +480,22 @@ pub(crate) struct Matcher {
 /// Per-call working memory, kept between calls to avoid allocation.
 #[derive(Default)]
 pub struct Scratch {
-    pub(crate) text: Vec<u8>,
+    /// The normalised text, then [`PAD`] zero bytes.
+    text: Vec<u8>,
+    /// The length of the normalised text.
+    len: usize,
     /// Word runs of the text: start, end, and the hash of the word.
     runs: Vec<(u32, u32, u64)>,
     hits: Vec<(u32, u32, u32)>,
     pub(crate) rules: Vec<u32>,
     classes: scan::Classes,
+}
+
+impl Scratch {
+    /// The normalised text of the last [`prepare`].
+    pub(crate) fn text(&self) -> &[u8] {
+        &self.text[..self.len]
+    }
 }
 
 impl Matcher {
@@ -542,7 +580,7 @@ impl Matcher {
                     .entry(key)
                     .or_default()
                     .cands
-                    .push((id as u32, s as u32, b.into()));
+                    .push(Cand::new(id as u32, s as u32, b));
             } else if runs.len() == 1 && runs[0] == (0, b.len()) && b.len() >= 3 && !ol {
                 let key = key_hash(&b[..3]);
                 stem_pairs.insert(b[0], b[1]);
@@ -607,6 +645,7 @@ impl Matcher {
     /// regexes that need the word.
     fn word_hits(
         &self,
+        padded: &[u8],
         bytes: &[u8],
         runs: &[(u32, u32, u64)],
         r: usize,
@@ -617,15 +656,15 @@ impl Matcher {
         let Some(entry) = self.words.get(h) else {
             return 0;
         };
-        push_candidates(&entry.cands, bytes, start, hits);
+        push_candidates(&entry.cands, padded, bytes, start, hits);
         // A pair key spans this word, ASCII punctuation or spaces, and the next word.
         if entry.has_pairs
             && let Some(&(s2, _, h2)) = runs.get(r + 1)
             && let sep = &bytes[i..s2 as usize]
-            && sep.is_ascii()
+            && (sep == b" " || sep.is_ascii())
             && let Some(pair) = self.words.get(pair_hash(h, sep, h2))
         {
-            push_candidates(&pair.cands, bytes, start, hits);
+            push_candidates(&pair.cands, padded, bytes, start, hits);
         }
         entry.regexes
     }
@@ -646,6 +685,7 @@ impl Matcher {
     pub(crate) fn matching_rules(&self, scratch: &mut Scratch) {
         let Scratch {
             text,
+            len,
             runs,
             hits,
             rules,
@@ -653,12 +693,13 @@ impl Matcher {
         } = scratch;
         hits.clear();
         rules.clear();
-        let bytes = text.as_slice();
+        let padded = text.as_slice();
+        let bytes = &padded[..*len];
         let mut regexes = 0u64;
         for (r, &(start, i, h)) in runs.iter().enumerate() {
             let (start, i) = (start as usize, i as usize);
             if self.filter.may_contain(h) {
-                regexes |= self.word_hits(bytes, runs, r, hits);
+                regexes |= self.word_hits(padded, bytes, runs, r, hits);
             }
             if i - start >= 3 && self.stem_pairs.contains(bytes[start], bytes[start + 1]) {
                 self.stem_hits(bytes, start, hits);
@@ -689,9 +730,9 @@ impl Matcher {
         // match at all.
         if let Some(set) = &self.regexes
             && (regexes != 0 || self.regex_always)
-            && set.is_match(text)
+            && set.is_match(bytes)
         {
-            for i in set.matches(text).iter() {
+            for i in set.matches(bytes).iter() {
                 rules.push(self.regex_rule[i]);
             }
         }
@@ -700,20 +741,29 @@ impl Matcher {
     }
 }
 
-/// Records the candidates (fragment, offset of the word in it, bytes) that the text
-/// holds with their word at `start`.
+/// Records the candidates that the text holds with their word at `start`. `padded`
+/// is the text (`bytes`) and the zero bytes after it, so that eight bytes can be read
+/// at any position of the text.
 #[inline]
 fn push_candidates(
-    cands: &[(u32, u32, Box<[u8]>)],
+    cands: &[Cand],
+    padded: &[u8],
     bytes: &[u8],
     start: usize,
     hits: &mut Vec<(u32, u32, u32)>,
 ) {
-    for (id, off, frag) in cands {
-        if let Some(at) = start.checked_sub(*off as usize)
-            && bytes[at..].starts_with(frag)
+    for c in cands {
+        let Some(at) = start.checked_sub(c.off as usize) else {
+            continue;
+        };
+        let end = at + c.frag.len();
+        if end <= bytes.len()
+            && padded
+                .get(at..at + 8)
+                .is_some_and(|w| load8(w) & c.mask == c.head)
+            && (c.frag.len() <= 8 || bytes[at + 8..end] == c.frag[8..])
         {
-            hits.push((*id, at as u32, (at + frag.len()) as u32));
+            hits.push((c.id, at as u32, end as u32));
         }
     }
 }
@@ -778,7 +828,7 @@ mod tests {
             let mut want_runs = Vec::new();
             find_runs(&want, &mut want_runs);
             assert_eq!(
-                String::from_utf8_lossy(&scratch.text),
+                String::from_utf8_lossy(scratch.text()),
                 String::from_utf8_lossy(&want),
                 "{s:?}"
             );
@@ -847,7 +897,7 @@ mod tests {
             let mut want_runs = Vec::new();
             find_runs(&want, &mut want_runs);
             proptest::prop_assert_eq!(
-                String::from_utf8_lossy(&scratch.text),
+                String::from_utf8_lossy(scratch.text()),
                 String::from_utf8_lossy(&want)
             );
             proptest::prop_assert_eq!(&scratch.runs, &want_runs);
@@ -866,7 +916,7 @@ mod tests {
                 crate::reply::normalize(&text, &mut want);
                 let mut want_runs = Vec::new();
                 find_runs(&want, &mut want_runs);
-                proptest::prop_assert_eq!(&scratch.text, &want, "{:?}", text);
+                proptest::prop_assert_eq!(scratch.text(), &want[..], "{:?}", text);
                 proptest::prop_assert_eq!(&scratch.runs, &want_runs, "{:?}", text);
             }
         }

@@ -241,7 +241,18 @@ pub fn normalize(text: &str, out: &mut Vec<u8>) {
         if !out.is_empty() {
             out.push(b' ');
         }
+        // ASCII is lowered byte by byte (as `char::to_lowercase` would lower it).
+        if tok.is_ascii() {
+            let at = out.len();
+            out.extend_from_slice(tok.as_bytes());
+            out[at..].make_ascii_lowercase();
+            continue;
+        }
         for c in tok.chars() {
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase() as u8);
+                continue;
+            }
             for l in c.to_lowercase() {
                 out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
             }
