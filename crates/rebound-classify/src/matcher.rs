@@ -8,7 +8,8 @@
 //!   bytes;
 //! - the rest (scripts without ASCII words, such as Japanese or Russian) go into one
 //!   Aho-Corasick automaton, which runs only on replies that need it;
-//! - regexes, if a rule has any, go into one `RegexSet`.
+//! - regexes, if a rule has any, go into one `RegexSet`, and each on its own too: a
+//!   regex runs only when the text holds the word it needs (`regex_words.rs`).
 //!
 //! Measured with `bench/instructions.sh`, this takes about a third of the
 //! instructions of one automaton over all fragments.
@@ -16,7 +17,7 @@
 use crate::ruleset::Rule;
 use crate::scan;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex::bytes::RegexSet;
+use regex::bytes::{Regex, RegexSet};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
@@ -471,10 +472,13 @@ pub(crate) struct Matcher {
     starts: Vec<Vec<u32>>,
     phrases: Vec<Phrase>,
     regexes: Option<RegexSet>,
+    /// The same regexes one by one, for when only a few may match.
+    regex_each: Vec<Regex>,
     regex_rule: Vec<u32>,
-    /// Whether some regex has no required word (see [`crate::regex_words`]), so the
-    /// set runs on every text.
-    regex_always: bool,
+    /// The regexes (bit `i` for regex `i`) without a required word, which may match
+    /// any text; with more than 64 regexes the set runs on every text (`regex_many`).
+    regex_always: u64,
+    regex_many: bool,
 }
 
 /// Per-call working memory, kept between calls to avoid allocation.
@@ -593,17 +597,31 @@ impl Matcher {
         }
         // Each regex's required word gates the set; a regex without one (or past the
         // 64th) makes it run always.
-        let mut regex_always = false;
-        for (i, src) in regex_src.iter().enumerate() {
+        let mut regex_always = 0u64;
+        let regex_many = regex_src.len() > 64;
+        for (i, src) in regex_src.iter().enumerate().take(64) {
             match crate::regex_words::required_word(src) {
-                Some(w) if i < 64 => {
+                Some(w) => {
                     let h = key_hash(&w);
                     filter.insert(h);
                     words.entry(h).or_default().regexes |= 1 << i;
                 }
-                _ => regex_always = true,
+                None => regex_always |= 1 << i,
             }
         }
+        let regex_each = if regex_many {
+            Vec::new()
+        } else {
+            regex_src
+                .iter()
+                .map(|src| {
+                    regex::bytes::RegexBuilder::new(src)
+                        .size_limit(64 << 20)
+                        .build()
+                        .map_err(|e| e.to_string())
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        };
         let ac = if ac_frags.is_empty() {
             None
         } else {
@@ -636,8 +654,10 @@ impl Matcher {
             starts,
             phrases,
             regexes,
+            regex_each,
             regex_rule,
             regex_always,
+            regex_many,
         })
     }
 
@@ -726,14 +746,26 @@ impl Matcher {
                 }
             }
         }
-        // `is_match` first, because `matches` allocates; neither unless a regex may
-        // match at all.
-        if let Some(set) = &self.regexes
-            && (regexes != 0 || self.regex_always)
-            && set.is_match(bytes)
-        {
-            for i in set.matches(bytes).iter() {
-                rules.push(self.regex_rule[i]);
+        // A regex runs only if the text holds its word (or it has none).
+        if let Some(set) = &self.regexes {
+            let mut may = regexes | self.regex_always;
+            if self.regex_many || may.count_ones() > 8 {
+                // `is_match` first, because `matches` allocates.
+                if set.is_match(bytes) {
+                    for i in set.matches(bytes).iter() {
+                        rules.push(self.regex_rule[i]);
+                    }
+                }
+            } else {
+                // Only the regexes whose word the text holds; each on its own, so
+                // that its own literal prefilter applies.
+                while may != 0 {
+                    let i = may.trailing_zeros() as usize;
+                    may &= may - 1;
+                    if self.regex_each[i].is_match(bytes) {
+                        rules.push(self.regex_rule[i]);
+                    }
+                }
             }
         }
         rules.sort_unstable();
@@ -842,11 +874,11 @@ mod tests {
             let rules = crate::Classifier::builtin().rules();
             let gated = Matcher::build(rules).unwrap_or_else(|e| panic!("{e}"));
             let mut ungated = Matcher::build(rules).unwrap_or_else(|e| panic!("{e}"));
-            ungated.regex_always = true;
+            ungated.regex_many = true;
             (gated, ungated)
         });
         assert!(
-            !BOTH.0.regex_always,
+            BOTH.0.regex_always == 0 && !BOTH.0.regex_many,
             "every built-in regex has a required word"
         );
         &BOTH

@@ -95,10 +95,13 @@ fn bounded_before(before: &[Hir], whole: bool) -> bool {
         if ends_bounded(h) {
             return true;
         }
-        if !matches!(h.kind(), HirKind::Look(_)) {
-            return false;
+        // Any other assertion is zero-width, and an optional part whose matches all
+        // end bounded either gives the guarantee or is empty: look further back.
+        match h.kind() {
+            HirKind::Look(_) => {}
+            HirKind::Repetition(r) if r.min == 0 && ends_bounded(&r.sub) => {}
+            _ => return false,
         }
-        // Any other assertion is zero-width: look further back.
     }
     whole
 }
@@ -109,8 +112,10 @@ fn bounded_after(after: &[Hir], whole: bool) -> bool {
         if starts_bounded(h) {
             return true;
         }
-        if !matches!(h.kind(), HirKind::Look(_)) {
-            return false;
+        match h.kind() {
+            HirKind::Look(_) => {}
+            HirKind::Repetition(r) if r.min == 0 && starts_bounded(&r.sub) => {}
+            _ => return false,
         }
     }
     whole
@@ -204,8 +209,14 @@ mod tests {
         );
         assert_eq!(
             word(r"recipient address rejected\.?$").as_deref(),
+            Some("rejected")
+        );
+        assert_eq!(
+            word(r"recipient address rejected\.?").as_deref(),
             Some("address")
         );
+        assert_eq!(word(r"(?:x )?foo(?: y)?\b").as_deref(), None);
+        assert_eq!(word(r"\b(?:x )?foo(?: y)?\b").as_deref(), Some("foo"));
         assert_eq!(
             word(r"recipient address rejected$").as_deref(),
             Some("rejected")
@@ -232,6 +243,10 @@ mod tests {
         r"^transaction failed\.?$",
         r"recipient address rejected\.?$",
         r"recipient address rejected$",
+        r"recipient address rejected\.?",
+        r"(?:x )?foo(?: y)?\b",
+        r"\b(?:x )?foo(?: y)?\b",
+        r"\bfoo(?:;)?(?:\.)?$",
         r"(?:^|[\s<\[(])(?:[a-z0-9-]+\.)+(?:com|net|[a-z]{2})[\])>]?:? does not exist",
         r"\bfoo\b",
         r"\b{start}foo bar\b{end}",
