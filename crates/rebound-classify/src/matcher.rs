@@ -306,12 +306,14 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
     let Scratch {
         text: out,
         len: out_len,
+        ascii,
         runs,
         classes,
         ..
     } = scratch;
     runs.clear();
-    if !text.is_ascii() {
+    *ascii = text.is_ascii();
+    if !*ascii {
         crate::reply::normalize(text, out);
         find_runs(out, runs);
         *out_len = out.len();
@@ -488,6 +490,10 @@ pub struct Scratch {
     text: Vec<u8>,
     /// The length of the normalised text.
     len: usize,
+    /// Whether the reply was ASCII (its normalised text then is too; the converse
+    /// can fail, as `K` lowers to `k`, but an automaton without ASCII fragments finds
+    /// nothing in ASCII text either way).
+    ascii: bool,
     /// Word runs of the text: start, end, and the hash of the word.
     runs: Vec<(u32, u32, u64)>,
     hits: Vec<(u32, u32, u32)>,
@@ -706,6 +712,7 @@ impl Matcher {
         let Scratch {
             text,
             len,
+            ascii,
             runs,
             hits,
             rules,
@@ -726,7 +733,7 @@ impl Matcher {
             }
         }
         if let Some(ac) = &self.ac
-            && (self.ac_ascii || !bytes.is_ascii())
+            && (self.ac_ascii || !*ascii)
         {
             for m in ac.find_overlapping_iter(bytes) {
                 hits.push((
