@@ -961,6 +961,20 @@ mod tests {
         }
 
         #[test]
+        fn preparing_any_text_equals_normalising_then_finding_runs(
+            text in "\\PC{0,120}|([a-zA-Z0-9 .#-]|\u{e9}|\u{c9}|\u{212a}|\u{130}|\u{3000}|\u{a0}|\u{fffd}|\u{442}|\u{30e6}){0,60}"
+        ) {
+            let mut scratch = Scratch::default();
+            prepare(&text, &mut scratch);
+            let mut want = Vec::new();
+            crate::reply::normalize(&text, &mut want);
+            let mut want_runs = Vec::new();
+            find_runs(&want, &mut want_runs);
+            proptest::prop_assert_eq!(scratch.text(), &want[..], "{:?}", text);
+            proptest::prop_assert_eq!(&scratch.runs, &want_runs, "{:?}", text);
+        }
+
+        #[test]
         fn gating_the_regexes_changes_no_match(
             parts in proptest::collection::vec(proptest::sample::select(&[
                 "transaction", "failed", "Transaction", ".", "recipient", "address",
