@@ -12,6 +12,7 @@
 
 pub mod builtin;
 mod matcher;
+mod regex_words;
 pub mod reply;
 pub mod ruleset;
 mod scan;
@@ -342,7 +343,7 @@ impl Classifier {
         let mut generic = None;
         for &ri in &scratch.rules {
             let rule = &self.rules[ri as usize];
-            if !conditions_hold(rule, reply, host.as_deref(), &scratch.text) {
+            if !conditions_hold(rule, reply, host.as_deref(), scratch.text()) {
                 continue;
             }
             match rule.strength {

@@ -8,7 +8,8 @@
 //!   bytes;
 //! - the rest (scripts without ASCII words, such as Japanese or Russian) go into one
 //!   Aho-Corasick automaton, which runs only on replies that need it;
-//! - regexes, if a rule has any, go into one `RegexSet`.
+//! - regexes, if a rule has any, go into one `RegexSet`, and each on its own too: a
+//!   regex runs only when the text holds the word it needs (`regex_words.rs`).
 //!
 //! Measured with `bench/instructions.sh`, this takes about a third of the
 //! instructions of one automaton over all fragments.
@@ -16,7 +17,7 @@
 use crate::ruleset::Rule;
 use crate::scan;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex::bytes::RegexSet;
+use regex::bytes::{Regex, RegexSet};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
@@ -88,9 +89,36 @@ impl Frag {
 struct WordEntry {
     /// (fragment id, offset of the word in the fragment, fragment bytes); compared in
     /// full, so hash collisions are harmless.
-    cands: Vec<(u32, u32, Box<[u8]>)>,
+    cands: Vec<Cand>,
     /// Some fragments begin with this word and another: look up the pair too.
     has_pairs: bool,
+    /// The regexes (bit `i` for regex `i`) that need this word.
+    regexes: u64,
+}
+
+/// A fragment found through a word: its id, the offset of the word in it, its bytes,
+/// and its first (up to) eight bytes as a number with their mask, compared first.
+struct Cand {
+    id: u32,
+    off: u32,
+    head: u64,
+    mask: u64,
+    frag: Box<[u8]>,
+}
+
+impl Cand {
+    fn new(id: u32, off: u32, frag: &[u8]) -> Cand {
+        let n = frag.len().min(8);
+        let mut head = [0u8; 8];
+        head[..n].copy_from_slice(&frag[..n]);
+        Cand {
+            id,
+            off,
+            head: u64::from_le_bytes(head),
+            mask: LOW_BYTES[n],
+            frag: frag.into(),
+        }
+    }
 }
 
 /// An open-ended stem: (fragment id, stem bytes).
@@ -220,19 +248,41 @@ impl<V> KeyTable<V> {
             i = (i + 1) & self.mask;
         }
     }
+}
 
-    fn is_empty(&self) -> bool {
-        self.values.is_empty()
+/// The first two bytes of open-ended stems: ASCII letters and digits, so seven bits
+/// each make a 16,384-bit set.
+struct StemPairs(Box<[u64; 256]>);
+
+impl Default for StemPairs {
+    fn default() -> StemPairs {
+        StemPairs(Box::new([0u64; 256]))
+    }
+}
+
+impl StemPairs {
+    #[inline]
+    fn bit(a: u8, b: u8) -> usize {
+        ((a as usize & 0x7f) << 7) | (b as usize & 0x7f)
+    }
+    fn insert(&mut self, a: u8, b: u8) {
+        let i = Self::bit(a, b);
+        self.0[i >> 6] |= 1 << (i & 63);
+    }
+    #[inline]
+    fn contains(&self, a: u8, b: u8) -> bool {
+        let i = Self::bit(a, b);
+        self.0[i >> 6] >> (i & 63) & 1 != 0
     }
 }
 
 /// A 65,536-bit filter over key hashes: a word whose bit is clear is no key, and
 /// most words of a reply are none, so most look-ups end here.
-struct KeyFilter(Box<[u64]>);
+struct KeyFilter(Box<[u64; 1024]>);
 
 impl KeyFilter {
     fn new() -> KeyFilter {
-        KeyFilter(vec![0u64; 1024].into_boxed_slice())
+        KeyFilter(Box::new([0u64; 1024]))
     }
     fn insert(&mut self, h: u64) {
         let bit = (h >> 48) as usize;
@@ -248,22 +298,26 @@ impl KeyFilter {
 /// Normalises the reply text into `scratch.text` and finds its word runs with their
 /// hashes (computed once here, reused for pair keys).
 ///
-/// ASCII replies (nearly all) take one fused pass: each whitespace-separated token is
-/// lower-cased into the output and its word runs hashed as it is copied, so the text
-/// is read once. Other text goes through [`crate::reply::normalize`] and a second scan.
+/// ASCII replies (nearly all) take a fast path: the text is copied whole between the
+/// few places that need an edit, then one pass over the copy lower-cases it and marks
+/// its letters and digits, whose runs are hashed straight from the bit sets. Other
+/// text goes through [`crate::reply::normalize`] and a byte scan.
 pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
     let Scratch {
         text: out,
+        len: out_len,
+        ascii,
         runs,
         classes,
-        segs,
         ..
     } = scratch;
     runs.clear();
-    segs.clear();
-    if !text.is_ascii() {
+    *ascii = text.is_ascii();
+    if !*ascii {
         crate::reply::normalize(text, out);
         find_runs(out, runs);
+        *out_len = out.len();
+        out.extend_from_slice(&[0; PAD]);
         return;
     }
     // The output is the input with a few edits: white space that is not one plain
@@ -273,7 +327,7 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
     let n = b.len();
     classes.fill(b);
     out.clear();
-    out.reserve(n);
+    out.reserve(n + PAD);
     let mut p = 0; // input consumed up to here
     let mut pending_space = false;
     let mut carry = !0u64; // the text is preceded by (virtual) space
@@ -300,7 +354,7 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
                     s -= 1;
                 }
                 let e = scan::next(&classes.space, q, true).min(n);
-                emit(out, segs, b, p, s, &mut pending_space);
+                emit(out, b, p, s, &mut pending_space);
                 pending_space = true;
                 p = e;
             } else {
@@ -310,7 +364,7 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
                 }
                 // Drop the token and the single space before it (if it was copied).
                 let s = if q > p { q - 1 } else { q };
-                emit(out, segs, b, p, s, &mut pending_space);
+                emit(out, b, p, s, &mut pending_space);
                 if s > p {
                     pending_space = true;
                 }
@@ -325,39 +379,51 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
         .iter()
         .rposition(|c| !c.is_ascii_whitespace())
         .map_or(p, |i| p + i + 1);
-    emit(out, segs, b, p.min(n), end, &mut pending_space);
-    scan::lower_in_place(out);
-    // The output's word runs are the input's, inside the copied segments (a segment
-    // starts and ends at a token boundary, so no run crosses one), shifted.
-    let mut k = 0;
-    scan::for_each_run(&classes.word, false, |s, e| {
-        while k < segs.len() && (segs[k].1 as usize) <= s {
-            k += 1;
-        }
-        if let Some(&(from, to, at)) = segs.get(k)
-            && from as usize <= s
-            && e <= to as usize
-        {
-            let (s, e) = (
-                s - from as usize + at as usize,
-                e - from as usize + at as usize,
-            );
-            runs.push((s as u32, e as u32, run_hash(out, s, e)));
-        }
+    emit(out, b, p.min(n), end, &mut pending_space);
+    // Zero padding, so that blocks and eight-byte loads never run off the end.
+    let len = out.len();
+    out.extend_from_slice(&[0; PAD]);
+    scan::lower_words(out, len, &mut classes.word);
+    let padded = out.as_slice();
+    // A local vector, so that its length and pointer stay in registers.
+    let mut list = std::mem::take(runs);
+    scan::for_each_run(&classes.word, |s, e| {
+        list.push((s as u32, e as u32, padded_hash(padded, s, e)));
     });
+    *runs = list;
+    *out_len = len;
 }
+
+/// [`run_hash`] of `p[s..e]` where `p` goes on for at least eight bytes past `e`
+/// (the padding of [`prepare`]): a word of up to eight bytes is one load and a mask.
+#[inline(always)]
+fn padded_hash(p: &[u8], s: usize, e: usize) -> u64 {
+    let n = e - s;
+    match p.get(s..s + 8) {
+        Some(w) if n <= 8 => mix(seed(n), load8(w) & LOW_BYTES[n]),
+        _ => run_hash(p, s, e),
+    }
+}
+
+/// `LOW_BYTES[n]` keeps the low `n` bytes of a word.
+const LOW_BYTES: [u64; 9] = {
+    let mut t = [!0u64; 9];
+    let mut n = 0;
+    while n < 8 {
+        t[n] = (1u64 << (8 * n)) - 1;
+        n += 1;
+    }
+    t
+};
+
+/// Zero bytes kept after the normalised text, so that it can be lowered sixteen
+/// bytes at a time and read eight bytes at a time anywhere.
+const PAD: usize = 16;
 
 /// Appends a piece of copied text, preceded by one space if one is pending and the
 /// output is not empty.
 #[inline]
-fn emit(
-    out: &mut Vec<u8>,
-    segs: &mut Vec<(u32, u32, u32)>,
-    b: &[u8],
-    start: usize,
-    end: usize,
-    pending_space: &mut bool,
-) {
+fn emit(out: &mut Vec<u8>, b: &[u8], start: usize, end: usize, pending_space: &mut bool) {
     if start >= end {
         return;
     }
@@ -365,7 +431,6 @@ fn emit(
         out.push(b' ');
     }
     *pending_space = false;
-    segs.push((start as u32, end as u32, out.len() as u32));
     out.extend_from_slice(&b[start..end]);
 }
 
@@ -396,7 +461,9 @@ pub(crate) struct Matcher {
     words: KeyTable<WordEntry>,
     /// Hash of the first three bytes of open-ended stems → (fragment id, stem bytes).
     stems: KeyTable<Vec<Stem>>,
-    /// The hashes of every key of `words` (first words) and `stems`.
+    /// The first two bytes of every stem (letters and digits), a bit per pair.
+    stem_pairs: StemPairs,
+    /// The hashes of every key of `words` (first words).
     filter: KeyFilter,
     /// The automaton over the fragments that are not indexed, and their ids.
     ac: Option<AhoCorasick>,
@@ -407,20 +474,38 @@ pub(crate) struct Matcher {
     starts: Vec<Vec<u32>>,
     phrases: Vec<Phrase>,
     regexes: Option<RegexSet>,
+    /// The same regexes one by one, for when only a few may match.
+    regex_each: Vec<Regex>,
     regex_rule: Vec<u32>,
+    /// The regexes (bit `i` for regex `i`) without a required word, which may match
+    /// any text; with more than 64 regexes the set runs on every text (`regex_many`).
+    regex_always: u64,
+    regex_many: bool,
 }
 
 /// Per-call working memory, kept between calls to avoid allocation.
 #[derive(Default)]
 pub struct Scratch {
-    pub(crate) text: Vec<u8>,
+    /// The normalised text, then [`PAD`] zero bytes.
+    text: Vec<u8>,
+    /// The length of the normalised text.
+    len: usize,
+    /// Whether the reply was ASCII (its normalised text then is too; the converse
+    /// can fail, as `K` lowers to `k`, but an automaton without ASCII fragments finds
+    /// nothing in ASCII text either way).
+    ascii: bool,
     /// Word runs of the text: start, end, and the hash of the word.
     runs: Vec<(u32, u32, u64)>,
     hits: Vec<(u32, u32, u32)>,
     pub(crate) rules: Vec<u32>,
     classes: scan::Classes,
-    /// Copied pieces of the text: input start, input end, output start.
-    segs: Vec<(u32, u32, u32)>,
+}
+
+impl Scratch {
+    /// The normalised text of the last [`prepare`].
+    pub(crate) fn text(&self) -> &[u8] {
+        &self.text[..self.len]
+    }
 }
 
 impl Matcher {
@@ -474,6 +559,7 @@ impl Matcher {
         }
         let mut words: FxHashMap<u64, WordEntry> = FxHashMap::default();
         let mut stems: FxHashMap<u64, Vec<Stem>> = FxHashMap::default();
+        let mut stem_pairs = StemPairs::default();
         let mut filter = KeyFilter::new();
         let mut ac_frags = Vec::new();
         let mut ac_ids = Vec::new();
@@ -504,10 +590,10 @@ impl Matcher {
                     .entry(key)
                     .or_default()
                     .cands
-                    .push((id as u32, s as u32, b.into()));
+                    .push(Cand::new(id as u32, s as u32, b));
             } else if runs.len() == 1 && runs[0] == (0, b.len()) && b.len() >= 3 && !ol {
                 let key = key_hash(&b[..3]);
-                filter.insert(key);
+                stem_pairs.insert(b[0], b[1]);
                 stems.entry(key).or_default().push((id as u32, b.into()));
             } else {
                 ac_ascii |= core.is_ascii();
@@ -515,6 +601,33 @@ impl Matcher {
                 ac_ids.push(id as u32);
             }
         }
+        // Each regex's required word gates the set; a regex without one (or past the
+        // 64th) makes it run always.
+        let mut regex_always = 0u64;
+        let regex_many = regex_src.len() > 64;
+        for (i, src) in regex_src.iter().enumerate().take(64) {
+            match crate::regex_words::required_word(src) {
+                Some(w) => {
+                    let h = key_hash(&w);
+                    filter.insert(h);
+                    words.entry(h).or_default().regexes |= 1 << i;
+                }
+                None => regex_always |= 1 << i,
+            }
+        }
+        let regex_each = if regex_many {
+            Vec::new()
+        } else {
+            regex_src
+                .iter()
+                .map(|src| {
+                    regex::bytes::RegexBuilder::new(src)
+                        .size_limit(64 << 20)
+                        .build()
+                        .map_err(|e| e.to_string())
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        };
         let ac = if ac_frags.is_empty() {
             None
         } else {
@@ -539,6 +652,7 @@ impl Matcher {
         Ok(Matcher {
             words: KeyTable::from_map(words),
             stems: KeyTable::from_map(stems),
+            stem_pairs,
             filter,
             ac,
             ac_ids,
@@ -546,38 +660,44 @@ impl Matcher {
             starts,
             phrases,
             regexes,
+            regex_each,
             regex_rule,
+            regex_always,
+            regex_many,
         })
     }
 
-    /// The fragments found through the word at run `r` (and the pair it starts).
+    /// The fragments found through the word at run `r` (and the pair it starts); the
+    /// regexes that need the word.
     fn word_hits(
         &self,
+        padded: &[u8],
         bytes: &[u8],
         runs: &[(u32, u32, u64)],
         r: usize,
         hits: &mut Vec<(u32, u32, u32)>,
-    ) {
+    ) -> u64 {
         let (start, i, h) = runs[r];
         let (start, i) = (start as usize, i as usize);
         let Some(entry) = self.words.get(h) else {
-            return;
+            return 0;
         };
-        push_candidates(&entry.cands, bytes, start, hits);
+        push_candidates(&entry.cands, padded, bytes, start, hits);
         // A pair key spans this word, ASCII punctuation or spaces, and the next word.
         if entry.has_pairs
             && let Some(&(s2, _, h2)) = runs.get(r + 1)
             && let sep = &bytes[i..s2 as usize]
-            && sep.is_ascii()
+            && (sep == b" " || sep.is_ascii())
             && let Some(pair) = self.words.get(pair_hash(h, sep, h2))
         {
-            push_candidates(&pair.cands, bytes, start, hits);
+            push_candidates(&pair.cands, padded, bytes, start, hits);
         }
+        entry.regexes
     }
 
     /// The open-ended stems found at a word of three bytes or more.
-    fn stem_hits(&self, bytes: &[u8], start: usize, h3: u64, hits: &mut Vec<(u32, u32, u32)>) {
-        if let Some(cands) = self.stems.get(h3) {
+    fn stem_hits(&self, bytes: &[u8], start: usize, hits: &mut Vec<(u32, u32, u32)>) {
+        if let Some(cands) = self.stems.get(key_hash(&bytes[start..start + 3])) {
             for (id, stem) in cands {
                 if bytes[start..].starts_with(stem) {
                     hits.push((*id, start as u32, (start + stem.len()) as u32));
@@ -591,6 +711,8 @@ impl Matcher {
     pub(crate) fn matching_rules(&self, scratch: &mut Scratch) {
         let Scratch {
             text,
+            len,
+            ascii,
             runs,
             hits,
             rules,
@@ -598,22 +720,20 @@ impl Matcher {
         } = scratch;
         hits.clear();
         rules.clear();
-        let bytes = text.as_slice();
-        let with_stems = !self.stems.is_empty();
+        let padded = text.as_slice();
+        let bytes = &padded[..*len];
+        let mut regexes = 0u64;
         for (r, &(start, i, h)) in runs.iter().enumerate() {
             let (start, i) = (start as usize, i as usize);
             if self.filter.may_contain(h) {
-                self.word_hits(bytes, runs, r, hits);
+                regexes |= self.word_hits(padded, bytes, runs, r, hits);
             }
-            if with_stems && i - start >= 3 {
-                let h3 = run_hash(bytes, start, start + 3);
-                if self.filter.may_contain(h3) {
-                    self.stem_hits(bytes, start, h3, hits);
-                }
+            if i - start >= 3 && self.stem_pairs.contains(bytes[start], bytes[start + 1]) {
+                self.stem_hits(bytes, start, hits);
             }
         }
         if let Some(ac) = &self.ac
-            && (self.ac_ascii || !bytes.is_ascii())
+            && (self.ac_ascii || !*ascii)
         {
             for m in ac.find_overlapping_iter(bytes) {
                 hits.push((
@@ -633,12 +753,26 @@ impl Matcher {
                 }
             }
         }
-        // `is_match` first, because `matches` allocates.
-        if let Some(set) = &self.regexes
-            && set.is_match(text)
-        {
-            for i in set.matches(text).iter() {
-                rules.push(self.regex_rule[i]);
+        // A regex runs only if the text holds its word (or it has none).
+        if let Some(set) = &self.regexes {
+            let mut may = regexes | self.regex_always;
+            if self.regex_many || may.count_ones() > 8 {
+                // `is_match` first, because `matches` allocates.
+                if set.is_match(bytes) {
+                    for i in set.matches(bytes).iter() {
+                        rules.push(self.regex_rule[i]);
+                    }
+                }
+            } else {
+                // Only the regexes whose word the text holds; each on its own, so
+                // that its own literal prefilter applies.
+                while may != 0 {
+                    let i = may.trailing_zeros() as usize;
+                    may &= may - 1;
+                    if self.regex_each[i].is_match(bytes) {
+                        rules.push(self.regex_rule[i]);
+                    }
+                }
             }
         }
         rules.sort_unstable();
@@ -646,20 +780,29 @@ impl Matcher {
     }
 }
 
-/// Records the candidates (fragment, offset of the word in it, bytes) that the text
-/// holds with their word at `start`.
+/// Records the candidates that the text holds with their word at `start`. `padded`
+/// is the text (`bytes`) and the zero bytes after it, so that eight bytes can be read
+/// at any position of the text.
 #[inline]
 fn push_candidates(
-    cands: &[(u32, u32, Box<[u8]>)],
+    cands: &[Cand],
+    padded: &[u8],
     bytes: &[u8],
     start: usize,
     hits: &mut Vec<(u32, u32, u32)>,
 ) {
-    for (id, off, frag) in cands {
-        if let Some(at) = start.checked_sub(*off as usize)
-            && bytes[at..].starts_with(frag)
+    for c in cands {
+        let Some(at) = start.checked_sub(c.off as usize) else {
+            continue;
+        };
+        let end = at + c.frag.len();
+        if end <= bytes.len()
+            && padded
+                .get(at..at + 8)
+                .is_some_and(|w| load8(w) & c.mask == c.head)
+            && (c.frag.len() <= 8 || bytes[at + 8..end] == c.frag[8..])
         {
-            hits.push((*id, at as u32, (at + frag.len()) as u32));
+            hits.push((c.id, at as u32, end as u32));
         }
     }
 }
@@ -724,12 +867,56 @@ mod tests {
             let mut want_runs = Vec::new();
             find_runs(&want, &mut want_runs);
             assert_eq!(
-                String::from_utf8_lossy(&scratch.text),
+                String::from_utf8_lossy(scratch.text()),
                 String::from_utf8_lossy(&want),
                 "{s:?}"
             );
             assert_eq!(scratch.runs, want_runs, "{s:?}");
         }
+    }
+
+    /// The built-in matcher, and one whose regexes run on every text.
+    fn gated_and_ungated() -> &'static (Matcher, Matcher) {
+        static BOTH: std::sync::LazyLock<(Matcher, Matcher)> = std::sync::LazyLock::new(|| {
+            let rules = crate::Classifier::builtin().rules();
+            let gated = Matcher::build(rules).unwrap_or_else(|e| panic!("{e}"));
+            let mut ungated = Matcher::build(rules).unwrap_or_else(|e| panic!("{e}"));
+            ungated.regex_many = true;
+            (gated, ungated)
+        });
+        assert!(
+            BOTH.0.regex_always == 0 && !BOTH.0.regex_many,
+            "every built-in regex has a required word"
+        );
+        &BOTH
+    }
+
+    fn rules_of(m: &Matcher, text: &str, scratch: &mut Scratch) -> Vec<u32> {
+        prepare(text, scratch);
+        m.matching_rules(scratch);
+        scratch.rules.clone()
+    }
+
+    #[test]
+    fn gating_the_regexes_changes_no_example() {
+        let (gated, ungated) = gated_and_ungated();
+        let mut scratch = Scratch::default();
+        let eval = include_str!("../../../testdata/replies-eval.tsv");
+        let examples = crate::Classifier::builtin()
+            .rules()
+            .iter()
+            .flat_map(|r| r.examples.iter().map(String::as_str))
+            .chain(eval.lines().filter_map(|l| l.split('\t').next()));
+        let mut regex_hits = 0;
+        for text in examples {
+            let want = rules_of(ungated, text, &mut scratch);
+            regex_hits += want
+                .iter()
+                .filter(|r| ungated.regex_rule.contains(r))
+                .count();
+            assert_eq!(rules_of(gated, text, &mut scratch), want, "{text:?}");
+        }
+        assert!(regex_hits > 0, "the examples exercise the regex rules");
     }
 
     #[test]
@@ -749,10 +936,58 @@ mod tests {
             let mut want_runs = Vec::new();
             find_runs(&want, &mut want_runs);
             proptest::prop_assert_eq!(
-                String::from_utf8_lossy(&scratch.text),
+                String::from_utf8_lossy(scratch.text()),
                 String::from_utf8_lossy(&want)
             );
             proptest::prop_assert_eq!(&scratch.runs, &want_runs);
+        }
+
+        #[test]
+        fn preparing_long_or_odd_ascii_equals_normalising_then_finding_runs(
+            bytes in proptest::collection::vec(0u8..128, 0..300),
+            words in proptest::collection::vec("[a-zA-Z0-9]{1,70}|[ \t\r\n]{1,3}|#?[245][0-9][0-9](-[245]\\.[0-9]\\.[0-9]{1,3})?|[.,;:()<>-]", 0..12),
+        ) {
+            // One scratch for both, as callers reuse it.
+            let mut scratch = Scratch::default();
+            for text in [String::from_utf8(bytes.clone()).unwrap_or_default(), words.concat()] {
+                prepare(&text, &mut scratch);
+                let mut want = Vec::new();
+                crate::reply::normalize(&text, &mut want);
+                let mut want_runs = Vec::new();
+                find_runs(&want, &mut want_runs);
+                proptest::prop_assert_eq!(scratch.text(), &want[..], "{:?}", text);
+                proptest::prop_assert_eq!(&scratch.runs, &want_runs, "{:?}", text);
+            }
+        }
+
+        #[test]
+        fn preparing_any_text_equals_normalising_then_finding_runs(
+            text in "\\PC{0,120}|([a-zA-Z0-9 .#-]|\u{e9}|\u{c9}|\u{212a}|\u{130}|\u{3000}|\u{a0}|\u{fffd}|\u{442}|\u{30e6}){0,60}"
+        ) {
+            let mut scratch = Scratch::default();
+            prepare(&text, &mut scratch);
+            let mut want = Vec::new();
+            crate::reply::normalize(&text, &mut want);
+            let mut want_runs = Vec::new();
+            find_runs(&want, &mut want_runs);
+            proptest::prop_assert_eq!(scratch.text(), &want[..], "{:?}", text);
+            proptest::prop_assert_eq!(&scratch.runs, &want_runs, "{:?}", text);
+        }
+
+        #[test]
+        fn gating_the_regexes_changes_no_match(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "transaction", "failed", "Transaction", ".", "recipient", "address",
+                "rejected", "mx.example.com", "example.de:", "does", "not", "exist",
+                "(", "[", "<", "550", "5.1.1", " ", "  ", "\n", "user", "unknown",
+                "x", "\u{e9}",
+            ][..]), 0..16)
+        ) {
+            let (gated, ungated) = gated_and_ungated();
+            let text = parts.concat();
+            let mut scratch = Scratch::default();
+            let want = rules_of(ungated, &text, &mut scratch);
+            proptest::prop_assert_eq!(rules_of(gated, &text, &mut scratch), want, "{:?}", text);
         }
     }
 }

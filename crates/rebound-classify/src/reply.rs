@@ -94,9 +94,10 @@ fn is_code_digit(b: u8) -> bool {
 /// an IP address or a status code, followed by a space, a hyphen, a quote, `;`, or the end.
 pub fn find_reply_code(text: &str) -> Option<u16> {
     let b = text.as_bytes();
-    let mut i = 0;
-    while i + 3 <= b.len() {
-        if is_code_digit(b[i]) && b[i + 1].is_ascii_digit() && b[i + 2].is_ascii_digit() {
+    // A code begins with 2, 4 or 5: jump from one of those to the next.
+    let heads = b.get(..b.len().saturating_sub(2)).unwrap_or_default();
+    for i in memchr::memchr3_iter(b'2', b'4', b'5', heads) {
+        if b[i + 1].is_ascii_digit() && b[i + 2].is_ascii_digit() {
             let before_ok = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
             let after_ok = i + 3 == b.len()
                 || matches!(
@@ -110,7 +111,6 @@ pub fn find_reply_code(text: &str) -> Option<u16> {
                 return Some(code);
             }
         }
-        i += 1;
     }
     None
 }
@@ -241,7 +241,18 @@ pub fn normalize(text: &str, out: &mut Vec<u8>) {
         if !out.is_empty() {
             out.push(b' ');
         }
+        // ASCII is lowered byte by byte (as `char::to_lowercase` would lower it).
+        if tok.is_ascii() {
+            let at = out.len();
+            out.extend_from_slice(tok.as_bytes());
+            out[at..].make_ascii_lowercase();
+            continue;
+        }
         for c in tok.chars() {
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase() as u8);
+                continue;
+            }
             for l in c.to_lowercase() {
                 out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
             }
@@ -324,6 +335,40 @@ mod tests {
         );
         normalize("  Пользователь   НЕ найден ", &mut s);
         assert_eq!(String::from_utf8_lossy(&s), "пользователь не найден");
+    }
+
+    /// [`find_reply_code`] as it was written before it jumped between candidates.
+    fn find_reply_code_bytewise(text: &str) -> Option<u16> {
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i + 3 <= b.len() {
+            if is_code_digit(b[i]) && b[i + 1].is_ascii_digit() && b[i + 2].is_ascii_digit() {
+                let before_ok = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
+                let after_ok = i + 3 == b.len()
+                    || matches!(
+                        b[i + 3],
+                        b' ' | b'-' | b'\t' | b';' | b'\'' | b'"' | b',' | b')'
+                    );
+                if before_ok && after_ok {
+                    return Some(
+                        (b[i] - b'0') as u16 * 100
+                            + (b[i + 1] - b'0') as u16 * 10
+                            + (b[i + 2] - b'0') as u16,
+                    );
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reply_codes_are_found_as_by_a_byte_walk(
+            text in "([0-9]{1,4}|[245][0-9][0-9]|[ .;,)'\"\t-]|[a-z]{1,3}|\u{e9}){0,16}"
+        ) {
+            proptest::prop_assert_eq!(find_reply_code(&text), find_reply_code_bytewise(&text));
+        }
     }
 
     #[test]

@@ -6,30 +6,27 @@
 //! classification; here each block of sixteen bytes is answered with a handful of
 //! SSE2 instructions on x86_64 (part of its baseline, so no run-time detection), and
 //! by a plain loop elsewhere. The answers are bit sets over the text, walked with
-//! `trailing_zeros`.
+//! `trailing_zeros`. White space is asked of the reply as given; letters and digits
+//! of the normalised text, in the same pass that lower-cases it.
 
 /// Bit sets over a text: bit `i` of `space` is set when byte `i` is ASCII white space
-/// (as `u8::is_ascii_whitespace`), of `word` when it is an ASCII letter or digit.
-/// Positions past the end count as space and not word, so every token and run ends.
+/// (as `u8::is_ascii_whitespace`). Positions past the end count as space, so every
+/// token ends.
 #[derive(Default)]
 pub(crate) struct Classes {
     pub space: Vec<u64>,
-    pub word: Vec<u64>,
     /// The plain space byte `' '` (white space that needs no folding when single).
     pub plain: Vec<u64>,
     /// An ASCII digit or `#`: where a code token (`550-5.1.1`, `#5.1.1`) can begin.
     pub lead: Vec<u64>,
+    /// Letters and digits of the normalised text (see [`lower_words`]).
+    pub word: Vec<u64>,
 }
 
 impl Classes {
     /// Classifies `text` into `self`, reusing its memory.
     pub fn fill(&mut self, text: &[u8]) {
-        for v in [
-            &mut self.space,
-            &mut self.word,
-            &mut self.plain,
-            &mut self.lead,
-        ] {
+        for v in [&mut self.space, &mut self.plain, &mut self.lead] {
             v.clear();
         }
         let mut words = text.chunks_exact(64);
@@ -45,11 +42,10 @@ impl Classes {
         self.push(word_masks(&last));
     }
 
-    fn push(&mut self, m: [u64; 4]) {
+    fn push(&mut self, m: [u64; 3]) {
         self.space.push(m[0]);
-        self.word.push(m[1]);
-        self.plain.push(m[2]);
-        self.lead.push(m[3]);
+        self.plain.push(m[1]);
+        self.lead.push(m[2]);
     }
 
     /// Whether byte `i` is white space.
@@ -59,17 +55,16 @@ impl Classes {
     }
 }
 
-/// The four classes of 64 bytes, one bit per byte: space, word, plain, lead.
+/// The three classes of 64 bytes, one bit per byte: space, plain, lead.
 #[inline]
-fn word_masks(bytes: &[u8]) -> [u64; 4] {
-    let mut out = [0u64; 4];
+fn word_masks(bytes: &[u8]) -> [u64; 3] {
+    let mut out = [0u64; 3];
     for (k, block) in bytes.chunks_exact(16).enumerate() {
         let m = block_masks(block.try_into().unwrap_or(&[b' '; 16]));
         let shift = 16 * k;
         out[0] |= (m.space as u64) << shift;
-        out[1] |= (m.word as u64) << shift;
-        out[2] |= (m.plain as u64) << shift;
-        out[3] |= (m.lead as u64) << shift;
+        out[1] |= (m.plain as u64) << shift;
+        out[2] |= (m.lead as u64) << shift;
     }
     out
 }
@@ -96,70 +91,68 @@ pub(crate) fn next(bits: &[u64], from: usize, invert: bool) -> usize {
     }
 }
 
-/// Calls `f(start, end)` for every maximal run of set bits (of clear bits, with
-/// `invert`), in order. A run still open at the last bit is not reported; the padding
-/// rules of [`Classes`] make sure none is (word bits end clear, space bits end set).
-#[inline]
-pub(crate) fn for_each_run(bits: &[u64], invert: bool, mut f: impl FnMut(usize, usize)) {
-    let flip = if invert { !0 } else { 0 };
-    let get = |w: usize| bits[w] ^ flip;
-    let mut carry = 0u64;
-    let mut wi = 0;
-    while wi < bits.len() {
-        let x = get(wi);
-        let mut starts = x & !((x << 1) | carry);
-        carry = x >> 63;
-        let here = wi;
-        wi += 1;
-        while starts != 0 {
-            let s = starts.trailing_zeros() as usize;
-            starts &= starts - 1;
-            // The run ends at the first clear bit at or after s.
-            let rest = !x >> s;
-            if rest != 0 {
-                f(
-                    here * 64 + s,
-                    here * 64 + s + rest.trailing_zeros() as usize,
-                );
-                continue;
-            }
-            // It runs on into the next words.
-            let mut w = here + 1;
-            loop {
-                if w == bits.len() {
-                    return;
-                }
-                let y = !get(w);
-                if y != 0 {
-                    let end = w * 64 + y.trailing_zeros() as usize;
-                    f(here * 64 + s, end);
-                    // No later start can be in `x` (the run filled it to the end).
-                    // Go on from word `w`: with the carry set, its bits before `end`
-                    // (all set, all part of this run) cannot start another run.
-                    wi = w;
-                    carry = 1;
-                    break;
-                }
-                w += 1;
-            }
+/// Lower-cases the ASCII letters of `buf[..len]` and sets `words` to its letters and
+/// digits, a bit per byte (none past `len`). `buf` must hold at least 16 bytes past
+/// `len`, all zero (read and written back as they are, in the last block).
+pub(crate) fn lower_words(buf: &mut [u8], len: usize, words: &mut Vec<u64>) {
+    words.clear();
+    let blocks = len.div_ceil(16);
+    let mut acc = 0u64;
+    for k in 0..blocks {
+        let Some(block) = buf.get_mut(16 * k..16 * k + 16) else {
             break;
+        };
+        let m = lower_block(block.try_into().unwrap_or_else(|_| unreachable!()));
+        acc |= (m as u64) << (16 * (k % 4));
+        if k % 4 == 3 {
+            words.push(acc);
+            acc = 0;
         }
+    }
+    if !blocks.is_multiple_of(4) {
+        words.push(acc);
     }
 }
 
-/// Lower-cases ASCII letters in place.
-pub(crate) fn lower_in_place(buf: &mut [u8]) {
-    let mut blocks = buf.chunks_exact_mut(16);
-    for block in &mut blocks {
-        lower_block(block.try_into().unwrap_or_else(|_| unreachable!()));
+/// Calls `f(start, end)` for every maximal run of set bits, in order; a run still
+/// open at the last bit ends at `bits.len() * 64`.
+#[inline(always)]
+pub(crate) fn for_each_run(bits: &[u64], mut f: impl FnMut(usize, usize)) {
+    let mut carry = 0u64;
+    let mut open = None;
+    for (wi, &x) in bits.iter().enumerate() {
+        let before = (x << 1) | carry;
+        carry = x >> 63;
+        let mut starts = x & !before;
+        let mut ends = !x & before;
+        let base = wi * 64;
+        if let Some(s) = open {
+            if ends == 0 {
+                continue;
+            }
+            f(s, base + ends.trailing_zeros() as usize);
+            ends &= ends - 1;
+            open = None;
+        }
+        while starts != 0 {
+            let s = base + starts.trailing_zeros() as usize;
+            starts &= starts - 1;
+            if ends == 0 {
+                open = Some(s);
+                break;
+            }
+            f(s, base + ends.trailing_zeros() as usize);
+            ends &= ends - 1;
+        }
     }
-    blocks.into_remainder().make_ascii_lowercase();
+    if let Some(s) = open {
+        f(s, bits.len() * 64);
+    }
 }
 
 /// The classes of one block of sixteen bytes, a bit per byte.
 struct Masks {
     space: u16,
-    word: u16,
     plain: u16,
     lead: u16,
 }
@@ -188,13 +181,10 @@ fn block_masks(block: &[u8; 16]) -> Masks {
                 between(x, b'\t', b'\r'),
             ),
         );
-        let folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
         let digit = between(x, b'0', b'9');
-        let word = _mm_or_si128(digit, between(folded, b'a', b'z'));
         let lead = _mm_or_si128(digit, _mm_cmpeq_epi8(x, _mm_set1_epi8(b'#' as i8)));
         Masks {
             space: _mm_movemask_epi8(space) as u16,
-            word: _mm_movemask_epi8(word) as u16,
             plain: _mm_movemask_epi8(plain) as u16,
             lead: _mm_movemask_epi8(lead) as u16,
         }
@@ -206,39 +196,49 @@ fn block_masks(block: &[u8; 16]) -> Masks {
 fn block_masks(block: &[u8; 16]) -> Masks {
     let mut m = Masks {
         space: 0,
-        word: 0,
         plain: 0,
         lead: 0,
     };
     for (j, &c) in block.iter().enumerate() {
         m.space |= (c.is_ascii_whitespace() as u16) << j;
-        m.word |= (c.is_ascii_alphanumeric() as u16) << j;
         m.plain |= ((c == b' ') as u16) << j;
         m.lead |= ((c.is_ascii_digit() || c == b'#') as u16) << j;
     }
     m
 }
 
+/// Lower-cases ASCII letters of a block in place; its letters and digits, a bit per
+/// byte.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn lower_block(block: &mut [u8; 16]) {
+fn lower_block(block: &mut [u8; 16]) -> u16 {
     use std::arch::x86_64::*;
     // SAFETY: `block` is sixteen readable and writable bytes; unaligned access.
     unsafe {
+        let between = |v: __m128i, lo: u8, hi: u8| {
+            _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
+            )
+        };
         let x = _mm_loadu_si128(block.as_ptr().cast());
-        let upper = _mm_and_si128(
-            _mm_cmpgt_epi8(x, _mm_set1_epi8(b'A' as i8 - 1)),
-            _mm_cmplt_epi8(x, _mm_set1_epi8(b'Z' as i8 + 1)),
-        );
+        let upper = between(x, b'A', b'Z');
         let y = _mm_or_si128(x, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
         _mm_storeu_si128(block.as_mut_ptr().cast(), y);
+        let word = _mm_or_si128(between(y, b'a', b'z'), between(y, b'0', b'9'));
+        _mm_movemask_epi8(word) as u16
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn lower_block(block: &mut [u8; 16]) {
+fn lower_block(block: &mut [u8; 16]) -> u16 {
     block.make_ascii_lowercase();
+    let mut m = 0;
+    for (j, &c) in block.iter().enumerate() {
+        m |= (c.is_ascii_alphanumeric() as u16) << j;
+    }
+    m
 }
 
 #[cfg(test)]
@@ -257,23 +257,36 @@ mod tests {
             c.fill(&text);
             for (i, &b) in text.iter().enumerate() {
                 prop_assert_eq!(bit(&c.space, i), b.is_ascii_whitespace(), "space at {}", i);
-                prop_assert_eq!(bit(&c.word, i), b.is_ascii_alphanumeric(), "word at {}", i);
+                prop_assert_eq!(bit(&c.plain, i), b == b' ', "plain at {}", i);
+                prop_assert_eq!(bit(&c.lead, i), b.is_ascii_digit() || b == b'#', "lead at {}", i);
             }
             for i in text.len()..c.space.len() * 64 {
-                prop_assert!(bit(&c.space, i) && !bit(&c.word, i), "padding at {}", i);
+                prop_assert!(bit(&c.space, i), "padding at {}", i);
             }
         }
 
         #[test]
-        fn runs_agree_with_a_byte_walk(bits in proptest::collection::vec(any::<u64>(), 1..5), sparse in any::<bool>(), invert in any::<bool>()) {
-            // Make the last word end with a clear bit (set, inverted) as the padding does.
+        fn lowering_agrees_with_std(text in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut buf = text.clone();
+            buf.extend_from_slice(&[0; 16]);
+            let mut words = Vec::new();
+            lower_words(&mut buf, text.len(), &mut words);
+            prop_assert_eq!(&buf[..text.len()], text.to_ascii_lowercase());
+            prop_assert_eq!(&buf[text.len()..], &[0; 16][..]);
+            prop_assert_eq!(words.len(), text.len().div_ceil(64));
+            for i in 0..words.len() * 64 {
+                let want = text.get(i).is_some_and(u8::is_ascii_alphanumeric);
+                prop_assert_eq!(bit(&words, i), want, "word at {}", i);
+            }
+        }
+
+        #[test]
+        fn runs_agree_with_a_bit_walk(bits in proptest::collection::vec(any::<u64>(), 0..5), sparse in any::<bool>()) {
             let mut bits = bits;
             if sparse {
                 for b in &mut bits { *b &= b.rotate_left(7); }
             }
-            let last = bits.len() - 1;
-            if invert { bits[last] |= 1 << 63 } else { bits[last] &= !(1 << 63) }
-            let get = |i: usize| (bits[i / 64] >> (i % 64) & 1 == 1) != invert;
+            let get = |i: usize| bits[i / 64] >> (i % 64) & 1 == 1;
             let mut want = Vec::new();
             let mut open = None;
             for i in 0..bits.len() * 64 {
@@ -283,16 +296,12 @@ mod tests {
                     _ => {}
                 }
             }
+            if let Some(s) = open {
+                want.push((s, bits.len() * 64));
+            }
             let mut got = Vec::new();
-            for_each_run(&bits, invert, |s, e| got.push((s, e)));
+            for_each_run(&bits, |s, e| got.push((s, e)));
             prop_assert_eq!(got, want);
-        }
-
-        #[test]
-        fn lowering_agrees_with_std(text in proptest::collection::vec(any::<u8>(), 0..100)) {
-            let mut a = text.clone();
-            lower_in_place(&mut a);
-            prop_assert_eq!(a, text.to_ascii_lowercase());
         }
     }
 
@@ -300,10 +309,10 @@ mod tests {
     fn runs_are_found_across_words() {
         let bits = [0b0110u64 | 1 << 63, 0b1, 0];
         let mut got = Vec::new();
-        for_each_run(&bits, false, |s, e| got.push((s, e)));
+        for_each_run(&bits, |s, e| got.push((s, e)));
         assert_eq!(got, [(1, 3), (63, 65)]);
         got.clear();
-        for_each_run(&[!0u64 << 10, !0], true, |s, e| got.push((s, e)));
-        assert_eq!(got, [(0, 10)]);
+        for_each_run(&[!0u64 << 10, !0], |s, e| got.push((s, e)));
+        assert_eq!(got, [(10, 128)]);
     }
 }
