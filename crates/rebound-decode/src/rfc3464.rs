@@ -22,9 +22,10 @@ pub fn read(view: &View) -> Vec<Recipient> {
     if out.is_empty() {
         // Some MTAs put the DSN fields into the human-readable part.
         for t in &view.texts {
-            let l = text::lower(t);
-            if (l.contains("\nfinal-recipient:") || l.contains("\noriginal-recipient:"))
-                && (l.contains("\nstatus:") || l.contains("\naction:"))
+            if (text::has_line_starting_ci(t, "final-recipient:")
+                || text::has_line_starting_ci(t, "original-recipient:"))
+                && (text::has_line_starting_ci(t, "status:")
+                    || text::has_line_starting_ci(t, "action:"))
             {
                 out.extend(parse(t));
             }

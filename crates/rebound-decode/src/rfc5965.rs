@@ -21,8 +21,8 @@ pub fn read(view: &View) -> Vec<Recipient> {
     if reports.is_empty() {
         if view.report_type != "feedback-report"
             && !view.texts.iter().any(|t| {
-                let l = text::lower(t);
-                l.contains("\nfeedback-type:") || l.starts_with("feedback-type:")
+                text::has_line_starting_ci(t, "feedback-type:")
+                    || text::starts_with_ci(t, "feedback-type:")
             })
         {
             return Vec::new();

@@ -35,22 +35,90 @@ pub fn normalize_newlines(s: &str) -> String {
 /// Lower case, keeping byte offsets of ASCII text (non-ASCII characters are lowered
 /// only when that keeps their length, so offsets found in the result fit the input).
 pub fn lower(s: &str) -> String {
-    if s.is_ascii() {
-        return s.to_ascii_lowercase();
-    }
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else {
-            let mut l = c.to_lowercase();
-            match (l.next(), l.next()) {
-                (Some(x), None) if x.len_utf8() == c.len_utf8() => out.push(x),
-                _ => out.push(c),
-            }
+    lower_into(s, &mut out);
+    out
+}
+
+/// [`lower`] appended to `out`. Runs of ASCII are lowered in bulk; of the other
+/// characters, those of the scripts without case (CJK, kana, Hangul) are copied as they
+/// are, without a look-up in the case tables.
+pub fn lower_into(s: &str, out: &mut String) {
+    if s.is_ascii() {
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
+        return;
+    }
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let run = ascii_run(&b[i..]);
+        if run > 0 {
+            let start = out.len();
+            out.push_str(&s[i..i + run]);
+            // Lowering ASCII letters keeps the string valid UTF-8.
+            out[start..].make_ascii_lowercase();
+            i += run;
+            continue;
+        }
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        if has_no_case(c) {
+            out.push(c);
+            continue;
+        }
+        let mut l = c.to_lowercase();
+        match (l.next(), l.next()) {
+            (Some(x), None) if x.len_utf8() == c.len_utf8() => out.push(x),
+            _ => out.push(c),
         }
     }
-    out
+}
+
+/// How many bytes at the start of `b` are ASCII, read eight at a time.
+fn ascii_run(b: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(w) = b.get(n..n + 8) {
+        let w = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        if w & 0x8080_8080_8080_8080 != 0 {
+            break;
+        }
+        n += 8;
+    }
+    while n < b.len() && b[n].is_ascii() {
+        n += 1;
+    }
+    n
+}
+
+/// Whether `c` is in a block of characters that have no lower-case mapping: CJK
+/// punctuation, kana, Bopomofo, CJK ideographs, Yi, Lisu and Vai (U+3000 to U+A63F),
+/// and Hangul syllables.
+fn has_no_case(c: char) -> bool {
+    ('\u{3000}'..'\u{A640}').contains(&c) || ('\u{AC00}'..'\u{D7A4}').contains(&c)
+}
+
+/// Whether `s` starts with the ASCII `prefix`, ignoring ASCII case: what
+/// `lower(s).starts_with(prefix)` says, without the copy (lowering keeps byte offsets,
+/// and the bytes of a non-ASCII character never equal an ASCII one).
+pub fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Whether `s` ends with the ASCII `suffix`, ignoring ASCII case (see
+/// [`starts_with_ci`]).
+pub fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+/// Whether a line of `s` other than the first starts with the ASCII `prefix`, ignoring
+/// ASCII case: `lower(s).contains("\n" + prefix)` without the copy.
+pub fn has_line_starting_ci(s: &str, prefix: &str) -> bool {
+    memchr::memchr_iter(b'\n', s.as_bytes()).any(|nl| starts_with_ci(&s[nl + 1..], prefix))
 }
 
 /// A crude but safe HTML to text: tags dropped, `<br>`, `<p>`, `<div>`, `<tr>` and
@@ -203,6 +271,34 @@ mod tests {
         assert_eq!(f.len(), 3);
         assert_eq!(f[1], (1, "final-recipient".into(), "rfc822; a@b.c".into()));
         assert_eq!(f[2].0, 1);
+    }
+
+    #[test]
+    fn lower_agrees_with_lowering_char_by_char() {
+        fn by_char(s: &str) -> String {
+            s.chars()
+                .map(|c| {
+                    let mut l = c.to_lowercase();
+                    match (l.next(), l.next()) {
+                        (Some(x), None) if x.len_utf8() == c.len_utf8() => x,
+                        _ => c,
+                    }
+                })
+                .collect()
+        }
+        let all: String = (0..=0x10FFFFu32).filter_map(char::from_u32).collect();
+        assert_eq!(lower(&all), by_char(&all));
+        for s in [
+            "",
+            "ABC",
+            "Échec DE LA remise",
+            "配信不能 Mail",
+            "K\u{212A}İx",
+            "ＡＢＣ",
+        ] {
+            assert_eq!(lower(s), by_char(s));
+            assert_eq!(lower(s).len(), s.len());
+        }
     }
 
     #[test]

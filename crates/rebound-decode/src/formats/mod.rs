@@ -73,7 +73,7 @@ pub fn read(view: &View) -> (&'static str, Vec<Recipient>) {
         // failed recipient.
         return (
             name,
-            scan::scan_as(view.text(), &[], scan::kind_of_lower(view.text_lower())),
+            scan::scan_as(view.text(), &[], scan::kind_of_view(view)),
         );
     }
     (name, found)
@@ -124,7 +124,7 @@ pub fn from_headers(view: &View, classifier: &rebound_classify::Classifier) -> V
     {
         return Vec::new();
     }
-    let kind = scan::kind_of_lower(view.text_lower());
+    let kind = scan::kind_of_view(view);
     let mut out: Vec<Recipient> = Vec::new();
     for (a, source) in addrs {
         if out.iter().any(|r| address::same(&r.recipient, &a)) {
