@@ -19,7 +19,11 @@ use std::sync::LazyLock;
 /// reachable through the header offsets, which is how the decoder reads them).
 pub static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
     MessageParser::new()
-        .with_mime_headers()
+        // The MIME fields that make the structure and the decoding of the parts (not
+        // Content-ID, -Description, -Location, which the decoder does not read).
+        .header_content_type(HeaderName::ContentType)
+        .header_content_type(HeaderName::ContentDisposition)
+        .header_text(HeaderName::ContentTransferEncoding)
         .header_text(HeaderName::Subject)
         .header_address(HeaderName::From)
         .header_address(HeaderName::To)
@@ -66,7 +70,7 @@ pub fn for_mail_parser<'a>(bytes: &'a [u8], head: &head::Block) -> std::borrow::
 }
 
 /// The top-level fields besides `Content-*` that mail-parser parses for the view.
-const PARSED_FIELDS: &[&str] = &["mime-version", "subject", "from", "to", "cc", "message-id"];
+const PARSED_FIELDS: &[&str] = &["subject", "from", "to", "cc"];
 
 fn hide_returned_messages(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     const TYPE: usize = "message".len();

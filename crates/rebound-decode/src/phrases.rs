@@ -57,8 +57,15 @@ pub static BOUNCE_SUBJECTS: LazyLock<PhraseSet> =
     LazyLock::new(|| PhraseSet::new(knowledge::BOUNCE_SUBJECTS.iter().copied()));
 pub static FAMILY_MARKERS: LazyLock<PhraseSet> =
     LazyLock::new(|| PhraseSet::new(knowledge::FAMILY_MARKERS.iter().map(|(_, p)| *p)));
-pub static BOILERPLATE: LazyLock<PhraseSet> =
-    LazyLock::new(|| PhraseSet::new(knowledge::BOILERPLATE.iter().copied()));
+/// [`knowledge::BOILERPLATE`] matched ignoring ASCII case, on text not lower-cased: the
+/// phrases are ASCII and lower case, so this finds what matching them in the lower-cased
+/// text finds (lowering keeps offsets and never makes a non-ASCII character ASCII).
+pub static BOILERPLATE_ANY_CASE: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(knowledge::BOILERPLATE)
+        .expect("knowledge phrases compile")
+});
 /// `SMTP_COMMAND_PHRASES` flattened: each phrase with its command.
 pub static SMTP_COMMANDS: LazyLock<(Vec<&'static str>, PhraseSet)> = LazyLock::new(|| {
     let pairs: Vec<(&str, &str)> = knowledge::SMTP_COMMAND_PHRASES
@@ -74,6 +81,13 @@ pub static DELAY_PHRASES: LazyLock<PhraseSet> =
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phrases_matched_in_any_case_are_lower_case_ascii() {
+        for p in knowledge::BOILERPLATE {
+            assert!(p.is_ascii() && p.to_ascii_lowercase() == *p, "{p}");
+        }
+    }
 
     #[test]
     fn table_order_wins_over_position() {

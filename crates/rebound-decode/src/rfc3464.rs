@@ -102,21 +102,20 @@ fn complete_from_transcript(view: &View, out: &mut [Recipient]) {
 /// Parses the text of one delivery-status part.
 pub fn parse(dsn: &str) -> Vec<Recipient> {
     let fields = text::fields(dsn);
-    let mut message_fields: Vec<(String, String)> = Vec::new();
+    let mut message_fields: Vec<(&str, &str)> = Vec::new();
     // Recipients, each as the list of its fields.
-    let mut recips: Vec<Vec<(String, String)>> = Vec::new();
-    let n_groups = fields.last().map_or(0, |f| f.0 + 1);
-    for g in 0..n_groups {
-        let group: Vec<&(usize, String, String)> = fields.iter().filter(|f| f.0 == g).collect();
+    let mut recips: Vec<Vec<(&str, &str)>> = Vec::new();
+    // The fields come in group order: each chunk is one group.
+    for group in fields.chunk_by(|a, b| a.0 == b.0) {
         let has_recipient = group
             .iter()
             .any(|f| f.1 == "final-recipient" || f.1 == "original-recipient");
         if !has_recipient {
-            message_fields.extend(group.iter().map(|f| (f.1.clone(), f.2.clone())));
+            message_fields.extend(group.iter().map(|f| (f.1.as_str(), f.2.as_str())));
             continue;
         }
         let first_recipient_group = recips.len();
-        let mut cur: Vec<(String, String)> = Vec::new();
+        let mut cur: Vec<(&str, &str)> = Vec::new();
         let mut cur_has: (bool, bool) = (false, false);
         for f in group {
             let is_final = f.1 == "final-recipient";
@@ -127,34 +126,26 @@ pub fn parse(dsn: &str) -> Vec<Recipient> {
             }
             cur_has.0 |= is_final;
             cur_has.1 |= is_orig;
-            cur.push((f.1.clone(), f.2.clone()));
+            cur.push((f.1.as_str(), f.2.as_str()));
         }
         recips.push(cur);
         // Per-message fields inside a recipient group (no blank line after them) stay
         // with the message too.
         for r in &recips[first_recipient_group..] {
-            for (n, v) in r {
-                if matches!(
-                    n.as_str(),
-                    "reporting-mta" | "arrival-date" | "received-from-mta"
-                ) {
-                    message_fields.push((n.clone(), v.clone()));
+            for &(n, v) in r {
+                if matches!(n, "reporting-mta" | "arrival-date" | "received-from-mta") {
+                    message_fields.push((n, v));
                 }
             }
         }
     }
-    let get = |fs: &[(String, String)], name: &str| -> Option<String> {
-        fs.iter()
-            .find(|(n, v)| n == name && !v.trim().is_empty())
-            .map(|(_, v)| v.clone())
-    };
-    let reporting = get(&message_fields, "reporting-mta").map(|v| after_type(&v));
+    let reporting = get(&message_fields, "reporting-mta").map(after_type);
     let arrival = get(&message_fields, "arrival-date");
     let mut out: Vec<Recipient> = Vec::new();
     for fs in recips {
-        let final_r = get(&fs, "final-recipient").and_then(|v| recipient_value(&v));
-        let orig_r = get(&fs, "original-recipient").and_then(|v| recipient_value(&v));
-        let actual = get(&fs, "x-actual-recipient").and_then(|v| recipient_value(&v));
+        let final_r = get(&fs, "final-recipient").and_then(recipient_value);
+        let orig_r = get(&fs, "original-recipient").and_then(recipient_value);
+        let actual = get(&fs, "x-actual-recipient").and_then(recipient_value);
         let (addr, source) = match (&final_r, &orig_r) {
             (Some(f), _) => (f.clone(), RecipientSource::FinalRecipient),
             (None, Some(o)) => (o.clone(), RecipientSource::OriginalRecipient),
@@ -171,10 +162,10 @@ pub fn parse(dsn: &str) -> Vec<Recipient> {
         });
         let status = get(&fs, "status")
             .or_else(|| get(&message_fields, "status"))
-            .and_then(|s| status_in(&s));
+            .and_then(status_in);
         let (dtype, diag) =
             match get(&fs, "diagnostic-code").or_else(|| get(&message_fields, "diagnostic-code")) {
-                Some(d) => split_type(&d),
+                Some(d) => split_type(d),
                 None => (None, String::new()),
             };
         let kind = kind_of(action.as_deref(), status.as_deref());
@@ -185,13 +176,13 @@ pub fn parse(dsn: &str) -> Vec<Recipient> {
         r.diagnostic = diag;
         r.diagnostic_type = dtype;
         r.remote_mta = get(&fs, "remote-mta")
-            .map(|v| after_type(&v))
+            .map(after_type)
             .filter(|v| !v.is_empty());
         r.reporting_mta = get(&fs, "reporting-mta")
-            .map(|v| after_type(&v))
-            .or(reporting.clone());
-        r.arrival_date = get(&fs, "arrival-date").or(arrival.clone());
-        r.last_attempt_date = get(&fs, "last-attempt-date");
+            .map(after_type)
+            .or_else(|| reporting.clone());
+        r.arrival_date = get(&fs, "arrival-date").or(arrival).map(str::to_string);
+        r.last_attempt_date = get(&fs, "last-attempt-date").map(str::to_string);
         // The same recipient listed twice (some MTAs repeat it per attempt): keep one.
         if let Some(prev) = out
             .iter_mut()
@@ -205,6 +196,13 @@ pub fn parse(dsn: &str) -> Vec<Recipient> {
         out.push(r);
     }
     out
+}
+
+/// The first non-blank value of the field `name` among `fs`.
+fn get<'v>(fs: &[(&str, &'v str)], name: &str) -> Option<&'v str> {
+    fs.iter()
+        .find(|(n, v)| *n == name && !v.trim().is_empty())
+        .map(|(_, v)| *v)
 }
 
 /// What a recipient's `Action` (or, without one, its status class) says happened.

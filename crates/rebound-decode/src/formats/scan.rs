@@ -192,8 +192,7 @@ fn has_error_code(s: &str) -> bool {
 }
 
 fn is_boilerplate(line: &str) -> bool {
-    let l = text::lower(line);
-    crate::phrases::BOILERPLATE.any_in(&l)
+    crate::phrases::BOILERPLATE_ANY_CASE.is_match(line)
 }
 
 /// From the lines about one recipient, the error: everything up to the end of the
