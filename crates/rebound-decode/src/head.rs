@@ -75,9 +75,26 @@ pub fn read(b: &[u8]) -> Block {
             };
         }
         let start = pos;
-        // The name: non-blank characters up to a colon.
+        // The name: non-blank characters up to a colon. Usually (the line does not start
+        // with a colon) it is what comes before the line's first colon.
         let mut name: Option<(usize, usize)> = None;
-        while pos < b.len() {
+        let mut read = false;
+        if b[pos] != b':'
+            && let Some(i) = memchr::memchr2(b':', b'\n', &b[pos..])
+        {
+            if b[pos + i] == b'\n' {
+                pos += i + 1;
+                continue 'fields;
+            }
+            let mut end = pos + i;
+            while b[end - 1].is_ascii_whitespace() {
+                end -= 1;
+            }
+            name = Some((pos, end));
+            pos += i;
+            read = true;
+        }
+        while !read && pos < b.len() {
             match b[pos] {
                 // A colon before the name is skipped.
                 b':' if name.is_some() => break,

@@ -273,7 +273,7 @@ fn read(view: &mime::View, classifier: &Classifier) -> (&'static str, Vec<Recipi
 /// remote host, the classifier's verdict and the Sisimai view.
 fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifier, format: &str) {
     let mut scratch = Scratch::default();
-    let report_command = formats::smtp_command_lower(view.text_lower());
+    let report_command = view.phrases().command.map(|i| phrases::SMTP_COMMANDS.0[i]);
     // A Google Groups refusal may reach us in any reader's shape; it is judged as one.
     let family = formats::family(view);
     let sisimai_format = if family == Some("googlegroups") {

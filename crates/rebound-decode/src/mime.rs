@@ -36,12 +36,6 @@ pub static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
 /// mail-parser by [`hide_returned_messages`] (the same length, so that nothing moves).
 const HIDDEN_TYPE: &str = "rebound";
 
-/// mail-parser parses a `message/rfc822` (or `message/global`) part as a whole message,
-/// body and attachments decoded and copied, of which the decoder reads only the header
-/// block. Here such a part's `Content-Type: message/...` becomes
-/// `Content-Type: rebound/...` (in a copy of the input, only if there is one): mail-parser
-/// then keeps the part as opaque bytes, and [`View`] reads its headers itself. A part
-/// missed here (an unusual spelling) is still read, only more slowly.
 /// What mail-parser is given of a message: its returned messages hidden
 /// ([`hide_returned_messages`]), and of its top-level header fields only those that
 /// mail-parser reads for the view (the MIME fields, `From`, `To`, `Cc`, `Subject`);
@@ -72,20 +66,31 @@ pub fn for_mail_parser<'a>(bytes: &'a [u8], head: &head::Block) -> std::borrow::
 /// The top-level fields besides `Content-*` that mail-parser parses for the view.
 const PARSED_FIELDS: &[&str] = &["subject", "from", "to", "cc"];
 
+/// mail-parser parses a `message/rfc822` (or `message/global`) part as a whole message,
+/// body and attachments decoded and copied, of which the decoder reads only the header
+/// block. Here such a part's `Content-Type: message/...` becomes
+/// `Content-Type: rebound/...` (in a copy of the input, only if there is one): mail-parser
+/// then keeps the part as opaque bytes, and [`View`] reads its headers itself. A part
+/// missed here (an unusual spelling) is still read, only more slowly.
 fn hide_returned_messages(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    const TYPE: usize = "message".len();
+    static TYPE_END: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new("essage/"));
     let mut out: Option<Vec<u8>> = None;
-    for sub in [&b"/rfc822"[..], b"/global", b"/RFC822"] {
-        for at in memchr::memmem::find_iter(bytes, sub) {
-            let Some(start) = at.checked_sub(TYPE) else {
-                continue;
-            };
-            if bytes[start..at].eq_ignore_ascii_case(b"message")
-                && is_content_type_value(bytes, start, at + sub.len())
-            {
-                let buf = out.get_or_insert_with(|| bytes.to_vec());
-                buf[start..at].copy_from_slice(HIDDEN_TYPE.as_bytes());
-            }
+    for at in TYPE_END.find_iter(bytes) {
+        let (Some(start), sub) = (at.checked_sub(1), at + "essage/".len()) else {
+            continue;
+        };
+        let Some(end) = [&b"rfc822"[..], b"global"].iter().find_map(|s| {
+            bytes
+                .get(sub..sub + s.len())
+                .filter(|t| t.eq_ignore_ascii_case(s))
+                .map(|_| sub + s.len())
+        }) else {
+            continue;
+        };
+        if bytes[start].eq_ignore_ascii_case(&b'm') && is_content_type_value(bytes, start, end) {
+            let buf = out.get_or_insert_with(|| bytes.to_vec());
+            buf[start..start + HIDDEN_TYPE.len()].copy_from_slice(HIDDEN_TYPE.as_bytes());
         }
     }
     match out {
@@ -167,10 +172,8 @@ pub struct View {
     /// once when the view is built.
     joined: String,
     joined_lower: String,
-    /// The MTA family the text names, found once.
-    family: std::sync::OnceLock<Option<&'static str>>,
-    /// What the text says of the report (bounce or delay), found once.
-    kind: std::sync::OnceLock<crate::Kind>,
+    /// What the phrases of the text say (family, delay, refused command), found once.
+    phrases: std::sync::OnceLock<crate::phrases::ReportPhrases>,
 }
 
 impl View {
@@ -194,17 +197,12 @@ impl View {
         &self.joined_lower
     }
 
-    /// The MTA family named by the text, computed once by `find`.
-    pub fn family_with(
-        &self,
-        find: impl FnOnce(&str) -> Option<&'static str>,
-    ) -> Option<&'static str> {
-        *self.family.get_or_init(|| find(&self.joined_lower))
-    }
-
-    /// The kind of report (bounce or delay) the text says, computed once by `find`.
-    pub fn kind_with(&self, find: impl FnOnce(&str) -> crate::Kind) -> crate::Kind {
-        *self.kind.get_or_init(|| find(&self.joined_lower))
+    /// What the phrases of the text say: the MTA family, a delay, the refused SMTP
+    /// command ([`crate::phrases::report_phrases`]), found once.
+    pub fn phrases(&self) -> crate::phrases::ReportPhrases {
+        *self
+            .phrases
+            .get_or_init(|| crate::phrases::report_phrases(&self.joined_lower))
     }
 
     /// Joins the texts, and their lower-case forms (`lowers`, one per text), into

@@ -224,6 +224,18 @@ pub fn fields(s: &str) -> Vec<(usize, String, String)> {
 /// Collapses runs of white space to one space and trims.
 pub fn squash(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    if s.is_ascii() {
+        // What `split_whitespace` splits on, in ASCII.
+        let space = |b: &u8| matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ');
+        for w in s.as_bytes().split(space).filter(|w| !w.is_empty()) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            // The words of an ASCII string are ASCII.
+            out.push_str(std::str::from_utf8(w).unwrap_or_default());
+        }
+        return out;
+    }
     for w in s.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
@@ -298,6 +310,23 @@ mod tests {
         ] {
             assert_eq!(lower(s), by_char(s));
             assert_eq!(lower(s).len(), s.len());
+        }
+    }
+
+    #[test]
+    fn squash_agrees_with_split_whitespace() {
+        for s in [
+            "",
+            "  a \t b\r\n\x0b c\x0c ",
+            "one",
+            " x\u{a0}y  z ",
+            "\n\n",
+        ] {
+            assert_eq!(
+                squash(s),
+                s.split_whitespace().collect::<Vec<_>>().join(" "),
+                "{s:?}"
+            );
         }
     }
 

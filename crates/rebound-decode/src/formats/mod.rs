@@ -52,11 +52,9 @@ pub fn bounce_subject(subject: &str) -> bool {
 
 /// The MTA family whose marker phrase the report's text contains.
 pub fn family(view: &View) -> Option<&'static str> {
-    view.family_with(|t| {
-        crate::phrases::FAMILY_MARKERS
-            .first_in_table_order(t)
-            .map(|i| knowledge::FAMILY_MARKERS[i].0)
-    })
+    view.phrases()
+        .family
+        .map(|i| knowledge::FAMILY_MARKERS[i].0)
 }
 
 /// Reads a plain-text report.

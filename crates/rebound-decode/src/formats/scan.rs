@@ -21,9 +21,8 @@ pub fn scan_text(view: &View) -> Vec<Recipient> {
     }
     // The returned message's envelope sender (its `Return-Path`) is the sender too.
     for line in view.returned_raw.lines() {
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("return-path")
-            && let Some(a) = address::normalize(value)
+        if text::starts_with_ci(line, "return-path:")
+            && let Some(a) = address::normalize(&line["return-path:".len()..])
         {
             exclude.push(a);
         }
@@ -252,7 +251,11 @@ pub fn kind_of_text(report: &str) -> Kind {
 
 /// [`kind_of_text`] of a view's report text, found once per view.
 pub fn kind_of_view(view: &View) -> Kind {
-    view.kind_with(kind_of_lower)
+    if view.phrases().delayed {
+        Kind::Delay
+    } else {
+        Kind::Bounce
+    }
 }
 
 /// [`kind_of_text`] of a text already in lower case.
