@@ -42,7 +42,6 @@ const HIDDEN_TYPE: &str = "rebound";
 /// the others (`Received` chains, signatures ...) are read raw from `head` by
 /// [`View::build`], or not at all.
 pub fn for_mail_parser<'a>(bytes: &'a [u8], head: &head::Block) -> std::borrow::Cow<'a, [u8]> {
-    let hidden = hide_returned_messages(bytes);
     let parsed = |f: &&head::Field| {
         let name = f.name(bytes);
         name.get(..8)
@@ -53,13 +52,18 @@ pub fn for_mail_parser<'a>(bytes: &'a [u8], head: &head::Block) -> std::borrow::
     };
     let kept = head.fields.iter().filter(parsed).count();
     if kept == 0 || kept == head.fields.len() {
-        return hidden;
+        return match hide_returned_messages(bytes) {
+            Some(hidden) => std::borrow::Cow::Owned(hidden),
+            None => std::borrow::Cow::Borrowed(bytes),
+        };
     }
-    let mut out = Vec::with_capacity(hidden.len());
+    let mut out = Vec::with_capacity(bytes.len());
     for f in head.fields.iter().filter(parsed) {
-        out.extend_from_slice(&hidden[f.start..f.end]);
+        out.extend_from_slice(&bytes[f.start..f.end]);
     }
-    out.extend_from_slice(&hidden[head.end..]);
+    out.extend_from_slice(&bytes[head.end..]);
+    let at = returned_types(&out);
+    hide_at(&mut out, &at);
     std::borrow::Cow::Owned(out)
 }
 
@@ -69,13 +73,24 @@ const PARSED_FIELDS: &[&str] = &["subject", "from", "to", "cc"];
 /// mail-parser parses a `message/rfc822` (or `message/global`) part as a whole message,
 /// body and attachments decoded and copied, of which the decoder reads only the header
 /// block. Here such a part's `Content-Type: message/...` becomes
-/// `Content-Type: rebound/...` (in a copy of the input, only if there is one): mail-parser
+/// `Content-Type: rebound/...` (in a copy of `bytes`, made only if there is one): mail-parser
 /// then keeps the part as opaque bytes, and [`View`] reads its headers itself. A part
 /// missed here (an unusual spelling) is still read, only more slowly.
-fn hide_returned_messages(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+fn hide_returned_messages(bytes: &[u8]) -> Option<Vec<u8>> {
+    let at = returned_types(bytes);
+    if at.is_empty() {
+        return None;
+    }
+    let mut out = bytes.to_vec();
+    hide_at(&mut out, &at);
+    Some(out)
+}
+
+/// Where the `message` of each returned message's `Content-Type` starts in `bytes`.
+fn returned_types(bytes: &[u8]) -> Vec<usize> {
     static TYPE_END: LazyLock<memchr::memmem::Finder<'static>> =
         LazyLock::new(|| memchr::memmem::Finder::new("essage/"));
-    let mut out: Option<Vec<u8>> = None;
+    let mut out = Vec::new();
     for at in TYPE_END.find_iter(bytes) {
         let (Some(start), sub) = (at.checked_sub(1), at + "essage/".len()) else {
             continue;
@@ -89,13 +104,16 @@ fn hide_returned_messages(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
             continue;
         };
         if bytes[start].eq_ignore_ascii_case(&b'm') && is_content_type_value(bytes, start, end) {
-            let buf = out.get_or_insert_with(|| bytes.to_vec());
-            buf[start..start + HIDDEN_TYPE.len()].copy_from_slice(HIDDEN_TYPE.as_bytes());
+            out.push(start);
         }
     }
-    match out {
-        Some(v) => std::borrow::Cow::Owned(v),
-        None => std::borrow::Cow::Borrowed(bytes),
+    out
+}
+
+/// Writes [`HIDDEN_TYPE`] over the `message` at each of `at`.
+fn hide_at(bytes: &mut [u8], at: &[usize]) {
+    for &start in at {
+        bytes[start..start + HIDDEN_TYPE.len()].copy_from_slice(HIDDEN_TYPE.as_bytes());
     }
 }
 

@@ -14,21 +14,25 @@ pub fn to_text(bytes: &[u8]) -> String {
 
 /// `\r\n` and lone `\r` become `\n`.
 pub fn normalize_newlines(s: &str) -> String {
-    if !s.contains('\r') {
+    let b = s.as_bytes();
+    let Some(first) = memchr::memchr(b'\r', b) else {
         return s.to_string();
-    }
+    };
     let mut out = String::with_capacity(s.len());
-    let mut it = s.chars().peekable();
-    while let Some(c) = it.next() {
-        if c == '\r' {
-            if it.peek() == Some(&'\n') {
-                it.next();
-            }
-            out.push('\n');
+    let mut from = 0;
+    let mut cr = Some(first);
+    while let Some(at) = cr {
+        // `\r` is ASCII: `from` and `at` are character boundaries.
+        out.push_str(&s[from..at]);
+        out.push('\n');
+        from = if b.get(at + 1) == Some(&b'\n') {
+            at + 2
         } else {
-            out.push(c);
-        }
+            at + 1
+        };
+        cr = memchr::memchr(b'\r', &b[from..]).map(|i| from + i);
     }
+    out.push_str(&s[from..]);
     out
 }
 
@@ -128,7 +132,7 @@ pub fn strip_html(h: &str) -> String {
     let mut out = String::with_capacity(h.len());
     let mut rest = h.as_str();
     // Inside <style> or <script>: text is dropped until the closing tag.
-    let mut skipping: Option<String> = None;
+    let mut skipping: Option<&str> = None;
     while let Some(lt) = rest.find('<') {
         if skipping.is_none() {
             out.push_str(&rest[..lt]);
@@ -139,39 +143,71 @@ pub fn strip_html(h: &str) -> String {
         };
         let raw_tag = &rest[lt + 1..lt + gt];
         let closing = raw_tag.starts_with('/');
-        let name: String = raw_tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let unslashed = raw_tag.trim_start_matches('/');
+        let name_len = unslashed
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(unslashed.len());
+        let name = &unslashed[..name_len];
         rest = &rest[lt + gt + 1..];
-        if let Some(open) = &skipping {
-            if closing && *open == name {
+        if let Some(open) = skipping {
+            if closing && open.eq_ignore_ascii_case(name) {
                 skipping = None;
             }
             continue;
         }
-        if !closing && matches!(name.as_str(), "style" | "script") {
+        if !closing && (name.eq_ignore_ascii_case("style") || name.eq_ignore_ascii_case("script")) {
             skipping = Some(name);
             continue;
         }
-        if matches!(
-            name.as_str(),
-            "br" | "p" | "div" | "tr" | "li" | "table" | "h1" | "h2" | "h3"
-        ) {
+        if ["br", "p", "div", "tr", "li", "table", "h1", "h2", "h3"]
+            .iter()
+            .any(|t| name.eq_ignore_ascii_case(t))
+        {
             out.push('\n');
         }
     }
     if skipping.is_none() {
         out.push_str(rest);
     }
-    out.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    // Entities are decoded in the text without its tags (one may be cut by a tag).
+    if !out.contains('&') {
+        return out;
+    }
+    let mut decoded = String::with_capacity(out.len());
+    push_decoded(&mut decoded, &out);
+    decoded
+}
+
+/// The entities [`strip_html`] decodes. None is a prefix of another, and none can be
+/// formed by decoding another: decoding them in one pass is decoding them one after the
+/// other, `&amp;` last.
+const ENTITIES: &[(&str, char)] = &[
+    ("&nbsp;", ' '),
+    ("&lt;", '<'),
+    ("&gt;", '>'),
+    ("&quot;", '"'),
+    ("&#39;", '\''),
+    ("&amp;", '&'),
+];
+
+/// `s` with the [`ENTITIES`] decoded, appended to `out`.
+fn push_decoded(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        match ENTITIES.iter().find(|(e, _)| rest.starts_with(e)) {
+            Some((e, c)) => {
+                out.push(*c);
+                rest = &rest[e.len()..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
 }
 
 /// Reads `Name: value` fields with continuation lines, in order. Lines that are not
@@ -328,6 +364,36 @@ mod tests {
                 "{s:?}"
             );
         }
+    }
+
+    #[test]
+    fn html_entities_decode_as_one_replacement_after_another() {
+        fn one_after_another(s: &str) -> String {
+            s.replace("&nbsp;", " ")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&")
+        }
+        for s in [
+            "a &amp;lt; b",
+            "&&lt;&gt;&",
+            "&nbsp&nbsp;&amp;amp;",
+            "x &#39;&quot;&QUOT; &lt",
+            "&amp;nbsp;&l&gt;t;",
+            "",
+        ] {
+            let mut out = String::new();
+            push_decoded(&mut out, s);
+            assert_eq!(out, one_after_another(s), "{s:?}");
+        }
+        assert_eq!(
+            strip_html("<STYLE>p{}</style>a<Script>x</SCRIPT><BR>b&amp;c&am<i>p;"),
+            "a\nb&c&"
+        );
+        assert_eq!(normalize_newlines("\r\r\n\n\r"), "\n\n\n\n");
+        assert_eq!(normalize_newlines("é\r\nü\rx"), "é\nü\nx");
     }
 
     #[test]
