@@ -319,7 +319,6 @@ impl View {
                 ),
                 None => ("text".to_string(), "plain".to_string()),
             };
-            let full = format!("{ctype}/{subtype}");
             match &part.body {
                 PartType::Multipart(_) => {}
                 PartType::Message(m) => {
@@ -330,22 +329,22 @@ impl View {
                 }
                 _ => {
                     let bytes = part.contents();
-                    match full.as_str() {
-                        "message/delivery-status"
-                        | "message/global-delivery-status"
-                        | "text/delivery-status" => {
+                    match (ctype.as_str(), subtype.as_str()) {
+                        ("message", "delivery-status")
+                        | ("message", "global-delivery-status")
+                        | ("text", "delivery-status") => {
                             self.dsn.push(text::to_text(bytes));
                         }
-                        "message/feedback-report" => self.feedback.push(text::to_text(bytes)),
-                        "text/rfc822-headers"
-                        | "message/rfc822-headers"
-                        | "message/global-headers"
-                        | "text/rfc822-header"
-                        | "message/partial" => self.offer_returned(bytes),
+                        ("message", "feedback-report") => self.feedback.push(text::to_text(bytes)),
+                        ("text", "rfc822-headers")
+                        | ("message", "rfc822-headers")
+                        | ("message", "global-headers")
+                        | ("text", "rfc822-header")
+                        | ("message", "partial") => self.offer_returned(bytes),
                         // The returned message, kept opaque ([`hide_returned_messages`]):
                         // its header block is read here, and it is the returned message
                         // even if it names nothing.
-                        "message/rfc822" | "message/global" => self.take_returned_message(bytes),
+                        ("message", "rfc822" | "global") => self.take_returned_message(bytes),
                         _ if ctype == "text" || (i == 0 && ctype != "multipart") => {
                             if text_bytes > MAX_TEXT {
                                 continue;

@@ -109,31 +109,34 @@ pub fn parse(dsn: &str) -> Vec<Recipient> {
     for group in fields.chunk_by(|a, b| a.0 == b.0) {
         let has_recipient = group
             .iter()
-            .any(|f| f.1 == "final-recipient" || f.1 == "original-recipient");
+            .any(|f| is(f.1, "final-recipient") || is(f.1, "original-recipient"));
         if !has_recipient {
-            message_fields.extend(group.iter().map(|f| (f.1.as_str(), f.2.as_str())));
+            message_fields.extend(group.iter().map(|f| (f.1, f.2.as_ref())));
             continue;
         }
         let first_recipient_group = recips.len();
         let mut cur: Vec<(&str, &str)> = Vec::new();
         let mut cur_has: (bool, bool) = (false, false);
         for f in group {
-            let is_final = f.1 == "final-recipient";
-            let is_orig = f.1 == "original-recipient";
+            let is_final = is(f.1, "final-recipient");
+            let is_orig = is(f.1, "original-recipient");
             if (is_final && cur_has.0) || (is_orig && cur_has.1) {
                 recips.push(std::mem::take(&mut cur));
                 cur_has = (false, false);
             }
             cur_has.0 |= is_final;
             cur_has.1 |= is_orig;
-            cur.push((f.1.as_str(), f.2.as_str()));
+            cur.push((f.1, f.2.as_ref()));
         }
         recips.push(cur);
         // Per-message fields inside a recipient group (no blank line after them) stay
         // with the message too.
         for r in &recips[first_recipient_group..] {
             for &(n, v) in r {
-                if matches!(n, "reporting-mta" | "arrival-date" | "received-from-mta") {
+                if ["reporting-mta", "arrival-date", "received-from-mta"]
+                    .iter()
+                    .any(|m| is(n, m))
+                {
                     message_fields.push((n, v));
                 }
             }
@@ -198,10 +201,15 @@ pub fn parse(dsn: &str) -> Vec<Recipient> {
     out
 }
 
+/// Whether a field's name (as written) is `name` (lower case).
+fn is(field: &str, name: &str) -> bool {
+    field.eq_ignore_ascii_case(name)
+}
+
 /// The first non-blank value of the field `name` among `fs`.
 fn get<'v>(fs: &[(&str, &'v str)], name: &str) -> Option<&'v str> {
     fs.iter()
-        .find(|(n, v)| *n == name && !v.trim().is_empty())
+        .find(|(n, v)| is(n, name) && !v.trim().is_empty())
         .map(|(_, v)| *v)
 }
 

@@ -212,9 +212,10 @@ fn push_decoded(out: &mut String, s: &str) {
 
 /// Reads `Name: value` fields with continuation lines, in order. Lines that are not
 /// fields (and do not continue one) are skipped. Groups are separated by blank lines:
-/// each field carries the index of its group.
-pub fn fields(s: &str) -> Vec<(usize, String, String)> {
-    let mut out: Vec<(usize, String, String)> = Vec::new();
+/// each field carries the index of its group. Names are as written (compare them
+/// ignoring ASCII case); values are trimmed, continuation lines joined with a space.
+pub fn fields(s: &str) -> Vec<(usize, &str, std::borrow::Cow<'_, str>)> {
+    let mut out: Vec<(usize, &str, std::borrow::Cow<'_, str>)> = Vec::new();
     let mut group = 0;
     let mut blank = false;
     let mut last_was_field = false;
@@ -226,8 +227,9 @@ pub fn fields(s: &str) -> Vec<(usize, String, String)> {
         }
         if (line.starts_with(' ') || line.starts_with('\t')) && last_was_field {
             if let Some(last) = out.last_mut() {
-                last.2.push(' ');
-                last.2.push_str(line.trim());
+                let v = last.2.to_mut();
+                v.push(' ');
+                v.push_str(line.trim());
             }
             continue;
         }
@@ -244,11 +246,7 @@ pub fn fields(s: &str) -> Vec<(usize, String, String)> {
                     group += 1;
                 }
                 blank = false;
-                out.push((
-                    group,
-                    name.trim().to_ascii_lowercase(),
-                    value.trim().to_string(),
-                ));
+                out.push((group, name.trim(), std::borrow::Cow::Borrowed(value.trim())));
                 last_was_field = true;
             }
             _ => last_was_field = false,
@@ -259,19 +257,25 @@ pub fn fields(s: &str) -> Vec<(usize, String, String)> {
 
 /// Collapses runs of white space to one space and trims.
 pub fn squash(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
     if s.is_ascii() {
         // What `split_whitespace` splits on, in ASCII.
-        let space = |b: &u8| matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ');
-        for w in s.as_bytes().split(space).filter(|w| !w.is_empty()) {
-            if !out.is_empty() {
-                out.push(' ');
+        let mut out = Vec::with_capacity(s.len());
+        let mut gap = false;
+        for &b in s.as_bytes() {
+            if matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ') {
+                gap = !out.is_empty();
+            } else {
+                if gap {
+                    out.push(b' ');
+                    gap = false;
+                }
+                out.push(b);
             }
-            // The words of an ASCII string are ASCII.
-            out.push_str(std::str::from_utf8(w).unwrap_or_default());
         }
-        return out;
+        // Bytes of an ASCII string.
+        return String::from_utf8(out).unwrap_or_default();
     }
+    let mut out = String::with_capacity(s.len());
     for w in s.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
@@ -287,17 +291,16 @@ pub fn host_in(s: &str) -> Option<String> {
     let l = lower(s);
     for key in ["host ", "host: ", "server ", "by "] {
         let mut from = 0;
-        while let Some(i) = l[from..].find(key) {
+        while let Some(i) = memchr::memmem::find(&l.as_bytes()[from..], key.as_bytes()) {
             let start = from + i + key.len();
             from = start;
-            let cand: String = l[start..]
-                .trim_start_matches(['<', '['])
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
-                .collect();
-            let cand = cand.trim_end_matches('.');
+            let rest = l[start..].trim_start_matches(['<', '[']);
+            let len = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+                .unwrap_or(rest.len());
+            let cand = rest[..len].trim_end_matches('.');
             if cand.contains('.')
-                && cand.chars().any(|c| c.is_ascii_alphabetic())
+                && cand.bytes().any(|c| c.is_ascii_alphabetic())
                 && !cand.starts_with('.')
             {
                 return Some(cand.to_string());
@@ -317,7 +320,7 @@ mod tests {
         let f =
             fields("Reporting-MTA: dns; x\n\nFinal-Recipient: rfc822;\n a@b.c\nStatus: 5.1.1\n");
         assert_eq!(f.len(), 3);
-        assert_eq!(f[1], (1, "final-recipient".into(), "rfc822; a@b.c".into()));
+        assert_eq!(f[1], (1, "Final-Recipient", "rfc822; a@b.c".into()));
         assert_eq!(f[2].0, 1);
     }
 
