@@ -265,17 +265,20 @@ impl View {
             }
         }
         for f in &head.fields {
+            let name = std::str::from_utf8(f.name(original)).unwrap_or_default();
+            let delivered = name.eq_ignore_ascii_case("Delivered-To")
+                || name.eq_ignore_ascii_case("X-Original-To");
+            if !delivered && !is_read_header(name) {
+                continue;
+            }
             let Some(value) = f.value(original) else {
                 continue;
             };
-            let name = std::str::from_utf8(f.name(original)).unwrap_or_default();
-            if name.eq_ignore_ascii_case("Delivered-To")
-                || name.eq_ignore_ascii_case("X-Original-To")
-            {
+            if delivered {
                 if let Some(a) = crate::address::first(value) {
                     v.delivered_to.push(a.to_string());
                 }
-            } else if is_read_header(name) {
+            } else {
                 v.headers.push((name.to_string(), unfold(value)));
             }
         }

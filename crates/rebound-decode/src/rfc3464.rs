@@ -64,7 +64,8 @@ fn complete_from_transcript(view: &View, out: &mut [Recipient]) {
         return;
     }
     let mut replies: Vec<String> = Vec::new();
-    for t in &view.texts {
+    // Only a text with `<<<` in it holds a transcribed reply.
+    for t in view.texts.iter().filter(|t| t.contains("<<<")) {
         let mut cur = String::new();
         for line in t.lines() {
             match line.trim_start().strip_prefix("<<<") {

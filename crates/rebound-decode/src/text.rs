@@ -215,7 +215,7 @@ fn push_decoded(out: &mut String, s: &str) {
 /// each field carries the index of its group. Names are as written (compare them
 /// ignoring ASCII case); values are trimmed, continuation lines joined with a space.
 pub fn fields(s: &str) -> Vec<(usize, &str, std::borrow::Cow<'_, str>)> {
-    let mut out: Vec<(usize, &str, std::borrow::Cow<'_, str>)> = Vec::new();
+    let mut out: Vec<(usize, &str, std::borrow::Cow<'_, str>)> = Vec::with_capacity(16);
     let mut group = 0;
     let mut blank = false;
     let mut last_was_field = false;
