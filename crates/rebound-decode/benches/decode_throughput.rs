@@ -37,6 +37,24 @@ fn main() {
             .map(|d| d.recipients.len())
             .unwrap_or(0);
     }
+    // REBOUND_BENCH_PASSES=N runs exactly N passes over the messages and prints nothing
+    // more, for instruction counting under `valgrind --tool=callgrind`
+    // (`bench/decode-instructions.sh`: repeatable on a noisy machine).
+    if let Some(passes) = std::env::var("REBOUND_BENCH_PASSES")
+        .ok()
+        .and_then(|p| p.parse::<u64>().ok())
+    {
+        for _ in 0..passes {
+            for m in &messages {
+                let _ = black_box(rebound_decode::decode(black_box(m)));
+            }
+        }
+        println!(
+            "{} messages, {recipients} recipients, {passes} passes",
+            messages.len()
+        );
+        return;
+    }
     let budget = Duration::from_secs_f64(seconds);
     let start = Instant::now();
     let mut n = 0u64;

@@ -107,6 +107,9 @@ pub fn same(a: &str, b: &str) -> bool {
 /// Decodes the `xtext` encoding of RFC 3461 (`+2B` is `+`) and the `\x{HHHH}`
 /// escapes of RFC 6533's `utf-8` address type.
 pub fn decode_xtext(s: &str) -> String {
+    if memchr::memchr2(b'+', b'\\', s.as_bytes()).is_none() {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(ch) = rest.chars().next() {

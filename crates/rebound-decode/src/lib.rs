@@ -17,6 +17,7 @@
 pub mod address;
 mod error;
 pub mod formats;
+mod head;
 pub mod knowledge;
 pub mod mbox;
 mod mime;
@@ -208,13 +209,16 @@ pub fn decode_with(input: &[u8], classifier: &Classifier) -> Result<Decoded, Err
     if !has_header_block(bytes) {
         return Err(Error::new(ErrorKind::NotAMessage));
     }
+    // mail-parser is given only what it must parse (see `mime::for_mail_parser`).
+    let head = head::read(bytes);
+    let fed = mime::for_mail_parser(bytes, &head);
     let msg = mime::PARSER
-        .parse(bytes)
+        .parse(&fed[..])
         .ok_or_else(|| Error::new(ErrorKind::NotAMessage))?;
     if msg.headers().is_empty() {
         return Err(Error::new(ErrorKind::NotAMessage));
     }
-    let view = mime::View::build(&msg);
+    let view = mime::View::build(&msg, bytes, &head);
     let (format, mut recipients) = read(&view, classifier);
     finish(&view, &mut recipients, classifier, format);
     let kind = message_kind(&recipients);
@@ -268,8 +272,33 @@ fn read(view: &mime::View, classifier: &Classifier) -> (&'static str, Vec<Recipi
 /// Fills in what every reader leaves to the end: the returned message's headers, the
 /// remote host, the classifier's verdict and the Sisimai view.
 fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifier, format: &str) {
-    let mut scratch = Scratch::default();
-    let report_command = formats::smtp_command_lower(view.text_lower());
+    // The classifier's working buffers, kept from one message to the next on a thread
+    // (not after a long diagnostic, so that what is kept stays small).
+    let mut scratch = SCRATCH.try_with(|s| s.take()).unwrap_or_default();
+    finish_with(view, recipients, classifier, format, &mut scratch);
+    if recipients
+        .iter()
+        .all(|r| r.diagnostic.len() <= KEEP_SCRATCH_BELOW)
+    {
+        let _ = SCRATCH.try_with(|s| s.replace(scratch));
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// The longest diagnostic after which the classifier's buffers are still kept.
+const KEEP_SCRATCH_BELOW: usize = 16 * 1024;
+
+fn finish_with(
+    view: &mime::View,
+    recipients: &mut [Recipient],
+    classifier: &Classifier,
+    format: &str,
+    scratch: &mut Scratch,
+) {
+    let report_command = view.phrases().command.map(|i| phrases::SMTP_COMMANDS.0[i]);
     // A Google Groups refusal may reach us in any reader's shape; it is judged as one.
     let family = formats::family(view);
     let sisimai_format = if family == Some("googlegroups") {
@@ -324,7 +353,7 @@ fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifi
         if matches!(r.kind, Kind::Bounce | Kind::Delay | Kind::Delivered) {
             let reply = Reply::from_parts(r.reply_code, r.status.as_deref(), &r.diagnostic)
                 .with_host(r.remote_mta.as_deref());
-            let mut verdict = classifier.classify(&reply, &mut scratch);
+            let mut verdict = classifier.classify(&reply, scratch);
             if verdict.reason == rebound_vocab::Reason::Expired
                 && let Some(head) = sisimai::before_expiry(&r.diagnostic)
             {
@@ -336,7 +365,7 @@ fn finish(view: &mime::View, recipients: &mut [Recipient], classifier: &Classifi
                 let cause = classifier.classify(
                     &Reply::from_parts(r.reply_code, r.status.as_deref(), head)
                         .with_host(r.remote_mta.as_deref()),
-                    &mut scratch,
+                    scratch,
                 );
                 if cause.evidence.source == rebound_classify::Source::Text
                     && (cause.reason == rebound_vocab::Reason::ReceiverError

@@ -7,6 +7,8 @@
 //! plain text report after a boundary phrase).
 
 use crate::Returned;
+use crate::head;
+use crate::knowledge;
 use crate::text;
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 use std::sync::LazyLock;
@@ -17,7 +19,11 @@ use std::sync::LazyLock;
 /// reachable through the header offsets, which is how the decoder reads them).
 pub static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
     MessageParser::new()
-        .with_mime_headers()
+        // The MIME fields that make the structure and the decoding of the parts (not
+        // Content-ID, -Description, -Location, which the decoder does not read).
+        .header_content_type(HeaderName::ContentType)
+        .header_content_type(HeaderName::ContentDisposition)
+        .header_text(HeaderName::ContentTransferEncoding)
         .header_text(HeaderName::Subject)
         .header_address(HeaderName::From)
         .header_address(HeaderName::To)
@@ -25,6 +31,129 @@ pub static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
         .header_id(HeaderName::MessageId)
         .default_header_ignore()
 });
+
+/// What `message` becomes in the `Content-Type` of a returned message hidden from
+/// mail-parser by [`hide_returned_messages`] (the same length, so that nothing moves).
+const HIDDEN_TYPE: &str = "rebound";
+
+/// What mail-parser is given of a message: its returned messages hidden
+/// ([`hide_returned_messages`]), and of its top-level header fields only those that
+/// mail-parser reads for the view (the MIME fields, `From`, `To`, `Cc`, `Subject`);
+/// the others (`Received` chains, signatures ...) are read raw from `head` by
+/// [`View::build`], or not at all.
+pub fn for_mail_parser<'a>(bytes: &'a [u8], head: &head::Block) -> std::borrow::Cow<'a, [u8]> {
+    let parsed = |f: &&head::Field| {
+        let name = f.name(bytes);
+        name.get(..8)
+            .is_some_and(|n| n.eq_ignore_ascii_case(b"content-"))
+            || PARSED_FIELDS
+                .iter()
+                .any(|p| name.eq_ignore_ascii_case(p.as_bytes()))
+    };
+    let kept = head.fields.iter().filter(parsed).count();
+    if kept == 0 || kept == head.fields.len() {
+        return match hide_returned_messages(bytes) {
+            Some(hidden) => std::borrow::Cow::Owned(hidden),
+            None => std::borrow::Cow::Borrowed(bytes),
+        };
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    for f in head.fields.iter().filter(parsed) {
+        out.extend_from_slice(&bytes[f.start..f.end]);
+    }
+    out.extend_from_slice(&bytes[head.end..]);
+    let at = returned_types(&out);
+    hide_at(&mut out, &at);
+    std::borrow::Cow::Owned(out)
+}
+
+/// The top-level fields besides `Content-*` that mail-parser parses for the view.
+const PARSED_FIELDS: &[&str] = &["subject", "from", "to", "cc"];
+
+/// mail-parser parses a `message/rfc822` (or `message/global`) part as a whole message,
+/// body and attachments decoded and copied, of which the decoder reads only the header
+/// block. Here such a part's `Content-Type: message/...` becomes
+/// `Content-Type: rebound/...` (in a copy of `bytes`, made only if there is one): mail-parser
+/// then keeps the part as opaque bytes, and [`View`] reads its headers itself. A part
+/// missed here (an unusual spelling) is still read, only more slowly.
+fn hide_returned_messages(bytes: &[u8]) -> Option<Vec<u8>> {
+    let at = returned_types(bytes);
+    if at.is_empty() {
+        return None;
+    }
+    let mut out = bytes.to_vec();
+    hide_at(&mut out, &at);
+    Some(out)
+}
+
+/// Where the `message` of each returned message's `Content-Type` starts in `bytes`.
+fn returned_types(bytes: &[u8]) -> Vec<usize> {
+    static TYPE_END: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new("essage/"));
+    let mut out = Vec::new();
+    for at in TYPE_END.find_iter(bytes) {
+        let (Some(start), sub) = (at.checked_sub(1), at + "essage/".len()) else {
+            continue;
+        };
+        let Some(end) = [&b"rfc822"[..], b"global"].iter().find_map(|s| {
+            bytes
+                .get(sub..sub + s.len())
+                .filter(|t| t.eq_ignore_ascii_case(s))
+                .map(|_| sub + s.len())
+        }) else {
+            continue;
+        };
+        if bytes[start].eq_ignore_ascii_case(&b'm') && is_content_type_value(bytes, start, end) {
+            out.push(start);
+        }
+    }
+    out
+}
+
+/// Writes [`HIDDEN_TYPE`] over the `message` at each of `at`.
+fn hide_at(bytes: &mut [u8], at: &[usize]) {
+    for &start in at {
+        bytes[start..start + HIDDEN_TYPE.len()].copy_from_slice(HIDDEN_TYPE.as_bytes());
+    }
+}
+
+/// Whether `bytes[start..end]` is the whole media type of a `Content-Type` field: the
+/// field name starts a line, and only white space (folding included) comes between its
+/// colon and the type; a parameter, a comment or the line end follows the type.
+fn is_content_type_value(bytes: &[u8], start: usize, end: usize) -> bool {
+    if bytes
+        .get(end)
+        .is_some_and(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'+'))
+    {
+        return false;
+    }
+    let mut i = start;
+    while i > 0 && matches!(bytes[i - 1], b' ' | b'\t' | b'\r' | b'\n') {
+        i -= 1;
+    }
+    const NAME: &[u8] = b"content-type:";
+    i >= NAME.len()
+        && bytes[i - NAME.len()..i].eq_ignore_ascii_case(NAME)
+        && (i == NAME.len() || bytes[i - NAME.len() - 1] == b'\n')
+}
+
+/// The top-level header fields the readers look at, besides those mail-parser reads
+/// (`From`, `To`, `Cc`, `Subject`) and `Delivered-To` / `X-Original-To` (read into
+/// [`View::delivered_to`]); the others are not copied into the view. The auto-reply
+/// marks of [`knowledge::AUTOREPLY_HEADERS`] are read too.
+pub const READ_HEADERS: &[&str] = &[
+    "Subject",
+    "Auto-Submitted",
+    "X-Apple-Unsubscribe",
+    "X-Failed-Recipients",
+];
+
+fn is_read_header(name: &str) -> bool {
+    READ_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+        || knowledge::AUTOREPLY_HEADERS
+            .iter()
+            .any(|(h, _)| h.eq_ignore_ascii_case(name))
+}
 
 /// The longest report text looked at, in bytes. Real reports are a few kilobytes; the
 /// cap bounds the work on hostile input.
@@ -42,7 +171,8 @@ pub struct View {
     /// Delivered-To and X-Original-To of the report (where it was delivered: a VERP
     /// return path, or with some MTAs the failed recipient itself).
     pub delivered_to: Vec<String>,
-    /// The top-level header fields, raw (name, value), in order.
+    /// The top-level header fields the readers look at ([`READ_HEADERS`]), unfolded
+    /// (name, value), in order.
     pub headers: Vec<(String, String)>,
     /// `report-type` of a `multipart/report`, lower case.
     pub report_type: String,
@@ -60,13 +190,15 @@ pub struct View {
     /// once when the view is built.
     joined: String,
     joined_lower: String,
-    /// The MTA family the text names, found once.
-    family: std::sync::OnceLock<Option<&'static str>>,
+    /// What the phrases of the text say (family, delay, refused command), found once.
+    phrases: std::sync::OnceLock<crate::phrases::ReportPhrases>,
 }
 
 impl View {
-    /// Header value by name (case-insensitive), first occurrence, unfolded.
+    /// Header value by name (case-insensitive), first occurrence, unfolded. Only the
+    /// fields [`READ_HEADERS`] names are kept.
     pub fn header(&self, name: &str) -> Option<&str> {
+        debug_assert!(is_read_header(name), "{name} is not in READ_HEADERS");
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -83,28 +215,35 @@ impl View {
         &self.joined_lower
     }
 
-    /// The MTA family named by the text, computed once by `find`.
-    pub fn family_with(
-        &self,
-        find: impl FnOnce(&str) -> Option<&'static str>,
-    ) -> Option<&'static str> {
-        *self.family.get_or_init(|| find(&self.joined_lower))
+    /// What the phrases of the text say: the MTA family, a delay, the refused SMTP
+    /// command ([`crate::phrases::report_phrases`]), found once.
+    pub fn phrases(&self) -> crate::phrases::ReportPhrases {
+        *self
+            .phrases
+            .get_or_init(|| crate::phrases::report_phrases(&self.joined_lower))
     }
 
-    fn join_texts(&mut self) {
+    /// Joins the texts, and their lower-case forms (`lowers`, one per text), into
+    /// [`View::text`] and [`View::text_lower`].
+    fn join_texts(&mut self, lowers: &[String]) {
         let mut s = String::new();
-        for t in &self.texts {
+        let mut l = String::new();
+        for (t, lt) in self.texts.iter().zip(lowers) {
             if s.len() > MAX_TEXT {
                 break;
             }
             s.push_str(t);
             s.push('\n');
+            l.push_str(lt);
+            l.push('\n');
         }
-        self.joined_lower = text::lower(&s);
+        self.joined_lower = l;
         self.joined = s;
     }
 
-    pub fn build(msg: &Message<'_>) -> View {
+    /// The view of a message: `msg` is mail-parser's parse of what [`for_mail_parser`]
+    /// made of `original`, whose header block is `head`.
+    pub fn build(msg: &Message<'_>, original: &[u8], head: &head::Block) -> View {
         let mut v = View {
             subject: msg.subject().unwrap_or_default().trim().to_string(),
             ..View::default()
@@ -125,15 +264,23 @@ impl View {
                 }
             }
         }
-        for (name, value) in msg.headers_raw() {
-            let value = unfold(value);
-            if (name.eq_ignore_ascii_case("Delivered-To")
-                || name.eq_ignore_ascii_case("X-Original-To"))
-                && let Some(a) = crate::address::first(&value)
-            {
-                v.delivered_to.push(a.to_string());
+        for f in &head.fields {
+            let name = std::str::from_utf8(f.name(original)).unwrap_or_default();
+            let delivered = name.eq_ignore_ascii_case("Delivered-To")
+                || name.eq_ignore_ascii_case("X-Original-To");
+            if !delivered && !is_read_header(name) {
+                continue;
             }
-            v.headers.push((name.to_string(), value));
+            let Some(value) = f.value(original) else {
+                continue;
+            };
+            if delivered {
+                if let Some(a) = crate::address::first(value) {
+                    v.delivered_to.push(a.to_string());
+                }
+            } else {
+                v.headers.push((name.to_string(), unfold(value)));
+            }
         }
         if v.subject.is_empty()
             && let Some(s) = v.header("Subject")
@@ -149,15 +296,15 @@ impl View {
         v.walk(msg);
         if v.texts.is_empty() && v.dsn.is_empty() && v.feedback.is_empty() {
             // A multipart whose boundaries are missing or broken: the body as text.
-            let raw = msg.raw_message();
-            let body_at = msg.root_part().offset_body as usize;
+            let raw = original;
+            let body_at = head.body;
             if body_at < raw.len() {
                 let end = raw.len().min(body_at + MAX_TEXT);
                 v.texts.push(text::to_text(&raw[body_at..end]));
             }
         }
-        v.cut_returned_copy();
-        v.join_texts();
+        let lowers = v.cut_returned_copy();
+        v.join_texts(&lowers);
         v
     }
 
@@ -165,13 +312,16 @@ impl View {
         let mut text_bytes = 0usize;
         for (i, part) in msg.parts.iter().enumerate() {
             let (ctype, subtype) = match part.content_type() {
+                Some(ct) if ct.ctype().eq_ignore_ascii_case(HIDDEN_TYPE) => (
+                    "message".to_string(),
+                    ct.subtype().unwrap_or_default().to_ascii_lowercase(),
+                ),
                 Some(ct) => (
                     ct.ctype().to_ascii_lowercase(),
                     ct.subtype().unwrap_or_default().to_ascii_lowercase(),
                 ),
                 None => ("text".to_string(), "plain".to_string()),
             };
-            let full = format!("{ctype}/{subtype}");
             match &part.body {
                 PartType::Multipart(_) => {}
                 PartType::Message(m) => {
@@ -182,22 +332,22 @@ impl View {
                 }
                 _ => {
                     let bytes = part.contents();
-                    match full.as_str() {
-                        "message/delivery-status"
-                        | "message/global-delivery-status"
-                        | "text/delivery-status" => {
+                    match (ctype.as_str(), subtype.as_str()) {
+                        ("message", "delivery-status")
+                        | ("message", "global-delivery-status")
+                        | ("text", "delivery-status") => {
                             self.dsn.push(text::to_text(bytes));
                         }
-                        "message/feedback-report" => self.feedback.push(text::to_text(bytes)),
-                        "text/rfc822-headers"
-                        | "message/rfc822-headers"
-                        | "message/global-headers"
-                        | "text/rfc822-header"
-                        // message/* not parsed by mail-parser (nested too deep, or
-                        // encoded): its headers are still worth reading.
-                        | "message/rfc822"
-                        | "message/global"
-                        | "message/partial" => self.offer_returned(bytes),
+                        ("message", "feedback-report") => self.feedback.push(text::to_text(bytes)),
+                        ("text", "rfc822-headers")
+                        | ("message", "rfc822-headers")
+                        | ("message", "global-headers")
+                        | ("text", "rfc822-header")
+                        | ("message", "partial") => self.offer_returned(bytes),
+                        // The returned message, kept opaque ([`hide_returned_messages`]):
+                        // its header block is read here, and it is the returned message
+                        // even if it names nothing.
+                        ("message", "rfc822" | "global") => self.take_returned_message(bytes),
                         _ if ctype == "text" || (i == 0 && ctype != "multipart") => {
                             if text_bytes > MAX_TEXT {
                                 continue;
@@ -230,6 +380,16 @@ impl View {
         }
     }
 
+    /// Takes the header block of `bytes`, a returned message, as the returned message's
+    /// headers (even if it names nothing), unless some part already gave them.
+    fn take_returned_message(&mut self, bytes: &[u8]) {
+        if self.returned.is_none() {
+            let head = header_block(bytes);
+            self.returned = Some(returned_of_block(&head));
+            self.returned_raw = head;
+        }
+    }
+
     /// Takes the headers in `bytes` as the returned message's, unless some part
     /// already gave them.
     fn offer_returned(&mut self, bytes: &[u8]) {
@@ -240,22 +400,27 @@ impl View {
 
     fn set_returned_from_bytes(&mut self, bytes: &[u8]) {
         let head = header_block(bytes);
-        if let Some(m) = PARSER.parse_headers(head.as_bytes()) {
-            let r = returned_of(&m);
-            if !r.is_empty() {
-                self.returned = Some(r);
-            }
+        let r = returned_of_block(&head);
+        if !r.is_empty() {
+            self.returned = Some(r);
         }
         self.returned_raw = head;
     }
 
     /// In a plain-text report, the returned message follows a boundary phrase: cut the
-    /// text there and read the headers after it.
-    fn cut_returned_copy(&mut self) {
+    /// text there and read the headers after it. Gives the texts kept in lower case
+    /// ([`text::lower`], made once here for the boundary phrases and the joined text).
+    fn cut_returned_copy(&mut self) -> Vec<String> {
+        let mut lowers = Vec::with_capacity(self.texts.len());
         for ti in 0..self.texts.len() {
-            let Some(pos) = find_boundary(&self.texts[ti]) else {
+            let mut lower = text::lower(&self.texts[ti]);
+            let Some(pos) = boundary_line(&lower) else {
+                lowers.push(lower);
                 continue;
             };
+            // `lower` has the same length and character boundaries as the text.
+            lower.truncate(pos);
+            lowers.push(lower);
             let tail = self.texts[ti][pos..].to_string();
             self.texts[ti].truncate(pos);
             // Skip the boundary line itself, then any blank or separator lines.
@@ -270,24 +435,15 @@ impl View {
             self.texts.truncate(ti + 1);
             break;
         }
+        lowers
     }
 }
 
-/// Where the first returned-message boundary phrase starts its line in `text`.
-pub fn find_boundary(text: &str) -> Option<usize> {
-    let lower = text::lower(text);
-    let at = crate::phrases::RETURNED_BOUNDARIES.earliest(&lower)?;
-    // `lower` may differ in length from `text` for some characters; map by line.
-    let line_start_lower = lower[..at].rfind('\n').map_or(0, |i| i + 1);
-    let line_no = lower[..line_start_lower].matches('\n').count();
-    let mut off = 0;
-    for (n, line) in text.split_inclusive('\n').enumerate() {
-        if n == line_no {
-            return Some(off);
-        }
-        off += line.len();
-    }
-    None
+/// Where the first returned-message boundary phrase starts its line, in a text in
+/// lower case ([`text::lower`] keeps the text's offsets).
+fn boundary_line(lower: &str) -> Option<usize> {
+    let at = crate::phrases::RETURNED_BOUNDARIES.earliest(lower)?;
+    Some(lower[..at].rfind('\n').map_or(0, |i| i + 1))
 }
 
 fn unfold(v: &str) -> String {
@@ -343,6 +499,33 @@ fn looks_like_headers(t: &str) -> bool {
                 || l.starts_with("message-id:")
                 || l.starts_with("return-path:")
         })
+}
+
+/// The returned message's header fields that [`Returned`] holds (`Cc` is read with
+/// `To`).
+const RETURNED_FIELDS: &[&str] = &["message-id", "subject", "from", "to", "cc", "list-id"];
+
+/// The returned message's headers from its header block. Only the fields read are
+/// handed to mail-parser (for RFC 2047 words and address syntax): the rest of the block,
+/// mostly `Received` chains and signatures, is only stepped over here.
+fn returned_of_block(head: &str) -> Returned {
+    let b = head.as_bytes();
+    let mut wanted: Vec<u8> = Vec::new();
+    for f in head::read(b).fields {
+        if RETURNED_FIELDS.iter().any(|n| f.is(b, n)) {
+            wanted.extend_from_slice(&b[f.start..f.end]);
+            if wanted.last() != Some(&b'\n') {
+                wanted.push(b'\n');
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Returned::default();
+    }
+    PARSER
+        .parse_headers(&wanted[..])
+        .map(|m| returned_of(&m))
+        .unwrap_or_default()
 }
 
 fn returned_of(m: &Message<'_>) -> Returned {

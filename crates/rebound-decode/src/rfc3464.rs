@@ -22,9 +22,10 @@ pub fn read(view: &View) -> Vec<Recipient> {
     if out.is_empty() {
         // Some MTAs put the DSN fields into the human-readable part.
         for t in &view.texts {
-            let l = text::lower(t);
-            if (l.contains("\nfinal-recipient:") || l.contains("\noriginal-recipient:"))
-                && (l.contains("\nstatus:") || l.contains("\naction:"))
+            if (text::has_line_starting_ci(t, "final-recipient:")
+                || text::has_line_starting_ci(t, "original-recipient:"))
+                && (text::has_line_starting_ci(t, "status:")
+                    || text::has_line_starting_ci(t, "action:"))
             {
                 out.extend(parse(t));
             }
@@ -63,7 +64,8 @@ fn complete_from_transcript(view: &View, out: &mut [Recipient]) {
         return;
     }
     let mut replies: Vec<String> = Vec::new();
-    for t in &view.texts {
+    // Only a text with `<<<` in it holds a transcribed reply.
+    for t in view.texts.iter().filter(|t| t.contains("<<<")) {
         let mut cur = String::new();
         for line in t.lines() {
             match line.trim_start().strip_prefix("<<<") {
@@ -101,59 +103,53 @@ fn complete_from_transcript(view: &View, out: &mut [Recipient]) {
 /// Parses the text of one delivery-status part.
 pub fn parse(dsn: &str) -> Vec<Recipient> {
     let fields = text::fields(dsn);
-    let mut message_fields: Vec<(String, String)> = Vec::new();
+    let mut message_fields: Vec<(&str, &str)> = Vec::new();
     // Recipients, each as the list of its fields.
-    let mut recips: Vec<Vec<(String, String)>> = Vec::new();
-    let n_groups = fields.last().map_or(0, |f| f.0 + 1);
-    for g in 0..n_groups {
-        let group: Vec<&(usize, String, String)> = fields.iter().filter(|f| f.0 == g).collect();
+    let mut recips: Vec<Vec<(&str, &str)>> = Vec::new();
+    // The fields come in group order: each chunk is one group.
+    for group in fields.chunk_by(|a, b| a.0 == b.0) {
         let has_recipient = group
             .iter()
-            .any(|f| f.1 == "final-recipient" || f.1 == "original-recipient");
+            .any(|f| is(f.1, "final-recipient") || is(f.1, "original-recipient"));
         if !has_recipient {
-            message_fields.extend(group.iter().map(|f| (f.1.clone(), f.2.clone())));
+            message_fields.extend(group.iter().map(|f| (f.1, f.2.as_ref())));
             continue;
         }
         let first_recipient_group = recips.len();
-        let mut cur: Vec<(String, String)> = Vec::new();
+        let mut cur: Vec<(&str, &str)> = Vec::new();
         let mut cur_has: (bool, bool) = (false, false);
         for f in group {
-            let is_final = f.1 == "final-recipient";
-            let is_orig = f.1 == "original-recipient";
+            let is_final = is(f.1, "final-recipient");
+            let is_orig = is(f.1, "original-recipient");
             if (is_final && cur_has.0) || (is_orig && cur_has.1) {
                 recips.push(std::mem::take(&mut cur));
                 cur_has = (false, false);
             }
             cur_has.0 |= is_final;
             cur_has.1 |= is_orig;
-            cur.push((f.1.clone(), f.2.clone()));
+            cur.push((f.1, f.2.as_ref()));
         }
         recips.push(cur);
         // Per-message fields inside a recipient group (no blank line after them) stay
         // with the message too.
         for r in &recips[first_recipient_group..] {
-            for (n, v) in r {
-                if matches!(
-                    n.as_str(),
-                    "reporting-mta" | "arrival-date" | "received-from-mta"
-                ) {
-                    message_fields.push((n.clone(), v.clone()));
+            for &(n, v) in r {
+                if ["reporting-mta", "arrival-date", "received-from-mta"]
+                    .iter()
+                    .any(|m| is(n, m))
+                {
+                    message_fields.push((n, v));
                 }
             }
         }
     }
-    let get = |fs: &[(String, String)], name: &str| -> Option<String> {
-        fs.iter()
-            .find(|(n, v)| n == name && !v.trim().is_empty())
-            .map(|(_, v)| v.clone())
-    };
-    let reporting = get(&message_fields, "reporting-mta").map(|v| after_type(&v));
+    let reporting = get(&message_fields, "reporting-mta").map(after_type);
     let arrival = get(&message_fields, "arrival-date");
     let mut out: Vec<Recipient> = Vec::new();
     for fs in recips {
-        let final_r = get(&fs, "final-recipient").and_then(|v| recipient_value(&v));
-        let orig_r = get(&fs, "original-recipient").and_then(|v| recipient_value(&v));
-        let actual = get(&fs, "x-actual-recipient").and_then(|v| recipient_value(&v));
+        let final_r = get(&fs, "final-recipient").and_then(recipient_value);
+        let orig_r = get(&fs, "original-recipient").and_then(recipient_value);
+        let actual = get(&fs, "x-actual-recipient").and_then(recipient_value);
         let (addr, source) = match (&final_r, &orig_r) {
             (Some(f), _) => (f.clone(), RecipientSource::FinalRecipient),
             (None, Some(o)) => (o.clone(), RecipientSource::OriginalRecipient),
@@ -170,10 +166,10 @@ pub fn parse(dsn: &str) -> Vec<Recipient> {
         });
         let status = get(&fs, "status")
             .or_else(|| get(&message_fields, "status"))
-            .and_then(|s| status_in(&s));
+            .and_then(status_in);
         let (dtype, diag) =
             match get(&fs, "diagnostic-code").or_else(|| get(&message_fields, "diagnostic-code")) {
-                Some(d) => split_type(&d),
+                Some(d) => split_type(d),
                 None => (None, String::new()),
             };
         let kind = kind_of(action.as_deref(), status.as_deref());
@@ -184,13 +180,13 @@ pub fn parse(dsn: &str) -> Vec<Recipient> {
         r.diagnostic = diag;
         r.diagnostic_type = dtype;
         r.remote_mta = get(&fs, "remote-mta")
-            .map(|v| after_type(&v))
+            .map(after_type)
             .filter(|v| !v.is_empty());
         r.reporting_mta = get(&fs, "reporting-mta")
-            .map(|v| after_type(&v))
-            .or(reporting.clone());
-        r.arrival_date = get(&fs, "arrival-date").or(arrival.clone());
-        r.last_attempt_date = get(&fs, "last-attempt-date");
+            .map(after_type)
+            .or_else(|| reporting.clone());
+        r.arrival_date = get(&fs, "arrival-date").or(arrival).map(str::to_string);
+        r.last_attempt_date = get(&fs, "last-attempt-date").map(str::to_string);
         // The same recipient listed twice (some MTAs repeat it per attempt): keep one.
         if let Some(prev) = out
             .iter_mut()
@@ -204,6 +200,18 @@ pub fn parse(dsn: &str) -> Vec<Recipient> {
         out.push(r);
     }
     out
+}
+
+/// Whether a field's name (as written) is `name` (lower case).
+fn is(field: &str, name: &str) -> bool {
+    field.eq_ignore_ascii_case(name)
+}
+
+/// The first non-blank value of the field `name` among `fs`.
+fn get<'v>(fs: &[(&str, &'v str)], name: &str) -> Option<&'v str> {
+    fs.iter()
+        .find(|(n, v)| is(n, name) && !v.trim().is_empty())
+        .map(|(_, v)| *v)
 }
 
 /// What a recipient's `Action` (or, without one, its status class) says happened.

@@ -21,8 +21,8 @@ pub fn read(view: &View) -> Vec<Recipient> {
     if reports.is_empty() {
         if view.report_type != "feedback-report"
             && !view.texts.iter().any(|t| {
-                let l = text::lower(t);
-                l.contains("\nfeedback-type:") || l.starts_with("feedback-type:")
+                text::has_line_starting_ci(t, "feedback-type:")
+                    || text::starts_with_ci(t, "feedback-type:")
             })
         {
             return Vec::new();
@@ -35,8 +35,8 @@ pub fn read(view: &View) -> Vec<Recipient> {
         let get = |name: &str| {
             fields
                 .iter()
-                .find(|f| f.1 == name && !f.2.is_empty())
-                .map(|f| f.2.clone())
+                .find(|f| f.1.eq_ignore_ascii_case(name) && !f.2.is_empty())
+                .map(|f| f.2.to_string())
         };
         let Some(ftype) = get("feedback-type")
             .or_else(|| (view.report_type == "feedback-report").then(|| "abuse".to_string()))
@@ -50,7 +50,10 @@ pub fn read(view: &View) -> Vec<Recipient> {
             .to_ascii_lowercase();
         let mut addrs: Vec<String> = fields
             .iter()
-            .filter(|f| f.1 == "original-rcpt-to" || f.1 == "removal-recipient")
+            .filter(|f| {
+                f.1.eq_ignore_ascii_case("original-rcpt-to")
+                    || f.1.eq_ignore_ascii_case("removal-recipient")
+            })
             .filter_map(|f| address::normalize(&f.2))
             .collect();
         if addrs.is_empty()

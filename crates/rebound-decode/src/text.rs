@@ -14,43 +14,115 @@ pub fn to_text(bytes: &[u8]) -> String {
 
 /// `\r\n` and lone `\r` become `\n`.
 pub fn normalize_newlines(s: &str) -> String {
-    if !s.contains('\r') {
+    let b = s.as_bytes();
+    let Some(first) = memchr::memchr(b'\r', b) else {
         return s.to_string();
-    }
+    };
     let mut out = String::with_capacity(s.len());
-    let mut it = s.chars().peekable();
-    while let Some(c) = it.next() {
-        if c == '\r' {
-            if it.peek() == Some(&'\n') {
-                it.next();
-            }
-            out.push('\n');
+    let mut from = 0;
+    let mut cr = Some(first);
+    while let Some(at) = cr {
+        // `\r` is ASCII: `from` and `at` are character boundaries.
+        out.push_str(&s[from..at]);
+        out.push('\n');
+        from = if b.get(at + 1) == Some(&b'\n') {
+            at + 2
         } else {
-            out.push(c);
-        }
+            at + 1
+        };
+        cr = memchr::memchr(b'\r', &b[from..]).map(|i| from + i);
     }
+    out.push_str(&s[from..]);
     out
 }
 
 /// Lower case, keeping byte offsets of ASCII text (non-ASCII characters are lowered
 /// only when that keeps their length, so offsets found in the result fit the input).
 pub fn lower(s: &str) -> String {
-    if s.is_ascii() {
-        return s.to_ascii_lowercase();
-    }
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else {
-            let mut l = c.to_lowercase();
-            match (l.next(), l.next()) {
-                (Some(x), None) if x.len_utf8() == c.len_utf8() => out.push(x),
-                _ => out.push(c),
-            }
+    lower_into(s, &mut out);
+    out
+}
+
+/// [`lower`] appended to `out`. Runs of ASCII are lowered in bulk; of the other
+/// characters, those of the scripts without case (CJK, kana, Hangul) are copied as they
+/// are, without a look-up in the case tables.
+pub fn lower_into(s: &str, out: &mut String) {
+    if s.is_ascii() {
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
+        return;
+    }
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let run = ascii_run(&b[i..]);
+        if run > 0 {
+            let start = out.len();
+            out.push_str(&s[i..i + run]);
+            // Lowering ASCII letters keeps the string valid UTF-8.
+            out[start..].make_ascii_lowercase();
+            i += run;
+            continue;
+        }
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        if has_no_case(c) {
+            out.push(c);
+            continue;
+        }
+        let mut l = c.to_lowercase();
+        match (l.next(), l.next()) {
+            (Some(x), None) if x.len_utf8() == c.len_utf8() => out.push(x),
+            _ => out.push(c),
         }
     }
-    out
+}
+
+/// How many bytes at the start of `b` are ASCII, read eight at a time.
+fn ascii_run(b: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(w) = b.get(n..n + 8) {
+        let w = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        if w & 0x8080_8080_8080_8080 != 0 {
+            break;
+        }
+        n += 8;
+    }
+    while n < b.len() && b[n].is_ascii() {
+        n += 1;
+    }
+    n
+}
+
+/// Whether `c` is in a block of characters that have no lower-case mapping: CJK
+/// punctuation, kana, Bopomofo, CJK ideographs, Yi, Lisu and Vai (U+3000 to U+A63F),
+/// and Hangul syllables.
+fn has_no_case(c: char) -> bool {
+    ('\u{3000}'..'\u{A640}').contains(&c) || ('\u{AC00}'..'\u{D7A4}').contains(&c)
+}
+
+/// Whether `s` starts with the ASCII `prefix`, ignoring ASCII case: what
+/// `lower(s).starts_with(prefix)` says, without the copy (lowering keeps byte offsets,
+/// and the bytes of a non-ASCII character never equal an ASCII one).
+pub fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Whether `s` ends with the ASCII `suffix`, ignoring ASCII case (see
+/// [`starts_with_ci`]).
+pub fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+/// Whether a line of `s` other than the first starts with the ASCII `prefix`, ignoring
+/// ASCII case: `lower(s).contains("\n" + prefix)` without the copy.
+pub fn has_line_starting_ci(s: &str, prefix: &str) -> bool {
+    memchr::memchr_iter(b'\n', s.as_bytes()).any(|nl| starts_with_ci(&s[nl + 1..], prefix))
 }
 
 /// A crude but safe HTML to text: tags dropped, `<br>`, `<p>`, `<div>`, `<tr>` and
@@ -60,7 +132,7 @@ pub fn strip_html(h: &str) -> String {
     let mut out = String::with_capacity(h.len());
     let mut rest = h.as_str();
     // Inside <style> or <script>: text is dropped until the closing tag.
-    let mut skipping: Option<String> = None;
+    let mut skipping: Option<&str> = None;
     while let Some(lt) = rest.find('<') {
         if skipping.is_none() {
             out.push_str(&rest[..lt]);
@@ -71,46 +143,79 @@ pub fn strip_html(h: &str) -> String {
         };
         let raw_tag = &rest[lt + 1..lt + gt];
         let closing = raw_tag.starts_with('/');
-        let name: String = raw_tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let unslashed = raw_tag.trim_start_matches('/');
+        let name_len = unslashed
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(unslashed.len());
+        let name = &unslashed[..name_len];
         rest = &rest[lt + gt + 1..];
-        if let Some(open) = &skipping {
-            if closing && *open == name {
+        if let Some(open) = skipping {
+            if closing && open.eq_ignore_ascii_case(name) {
                 skipping = None;
             }
             continue;
         }
-        if !closing && matches!(name.as_str(), "style" | "script") {
+        if !closing && (name.eq_ignore_ascii_case("style") || name.eq_ignore_ascii_case("script")) {
             skipping = Some(name);
             continue;
         }
-        if matches!(
-            name.as_str(),
-            "br" | "p" | "div" | "tr" | "li" | "table" | "h1" | "h2" | "h3"
-        ) {
+        if ["br", "p", "div", "tr", "li", "table", "h1", "h2", "h3"]
+            .iter()
+            .any(|t| name.eq_ignore_ascii_case(t))
+        {
             out.push('\n');
         }
     }
     if skipping.is_none() {
         out.push_str(rest);
     }
-    out.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    // Entities are decoded in the text without its tags (one may be cut by a tag).
+    if !out.contains('&') {
+        return out;
+    }
+    let mut decoded = String::with_capacity(out.len());
+    push_decoded(&mut decoded, &out);
+    decoded
+}
+
+/// The entities [`strip_html`] decodes. None is a prefix of another, and none can be
+/// formed by decoding another: decoding them in one pass is decoding them one after the
+/// other, `&amp;` last.
+const ENTITIES: &[(&str, char)] = &[
+    ("&nbsp;", ' '),
+    ("&lt;", '<'),
+    ("&gt;", '>'),
+    ("&quot;", '"'),
+    ("&#39;", '\''),
+    ("&amp;", '&'),
+];
+
+/// `s` with the [`ENTITIES`] decoded, appended to `out`.
+fn push_decoded(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        match ENTITIES.iter().find(|(e, _)| rest.starts_with(e)) {
+            Some((e, c)) => {
+                out.push(*c);
+                rest = &rest[e.len()..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
 }
 
 /// Reads `Name: value` fields with continuation lines, in order. Lines that are not
 /// fields (and do not continue one) are skipped. Groups are separated by blank lines:
-/// each field carries the index of its group.
-pub fn fields(s: &str) -> Vec<(usize, String, String)> {
-    let mut out: Vec<(usize, String, String)> = Vec::new();
+/// each field carries the index of its group. Names are as written (compare them
+/// ignoring ASCII case); values are trimmed, continuation lines joined with a space.
+pub fn fields(s: &str) -> Vec<(usize, &str, std::borrow::Cow<'_, str>)> {
+    let mut out: Vec<(usize, &str, std::borrow::Cow<'_, str>)> = Vec::with_capacity(16);
     let mut group = 0;
     let mut blank = false;
     let mut last_was_field = false;
@@ -122,8 +227,9 @@ pub fn fields(s: &str) -> Vec<(usize, String, String)> {
         }
         if (line.starts_with(' ') || line.starts_with('\t')) && last_was_field {
             if let Some(last) = out.last_mut() {
-                last.2.push(' ');
-                last.2.push_str(line.trim());
+                let v = last.2.to_mut();
+                v.push(' ');
+                v.push_str(line.trim());
             }
             continue;
         }
@@ -140,11 +246,7 @@ pub fn fields(s: &str) -> Vec<(usize, String, String)> {
                     group += 1;
                 }
                 blank = false;
-                out.push((
-                    group,
-                    name.trim().to_ascii_lowercase(),
-                    value.trim().to_string(),
-                ));
+                out.push((group, name.trim(), std::borrow::Cow::Borrowed(value.trim())));
                 last_was_field = true;
             }
             _ => last_was_field = false,
@@ -155,6 +257,24 @@ pub fn fields(s: &str) -> Vec<(usize, String, String)> {
 
 /// Collapses runs of white space to one space and trims.
 pub fn squash(s: &str) -> String {
+    if s.is_ascii() {
+        // What `split_whitespace` splits on, in ASCII.
+        let mut out = Vec::with_capacity(s.len());
+        let mut gap = false;
+        for &b in s.as_bytes() {
+            if matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ') {
+                gap = !out.is_empty();
+            } else {
+                if gap {
+                    out.push(b' ');
+                    gap = false;
+                }
+                out.push(b);
+            }
+        }
+        // Bytes of an ASCII string.
+        return String::from_utf8(out).unwrap_or_default();
+    }
     let mut out = String::with_capacity(s.len());
     for w in s.split_whitespace() {
         if !out.is_empty() {
@@ -171,17 +291,16 @@ pub fn host_in(s: &str) -> Option<String> {
     let l = lower(s);
     for key in ["host ", "host: ", "server ", "by "] {
         let mut from = 0;
-        while let Some(i) = l[from..].find(key) {
+        while let Some(i) = memchr::memmem::find(&l.as_bytes()[from..], key.as_bytes()) {
             let start = from + i + key.len();
             from = start;
-            let cand: String = l[start..]
-                .trim_start_matches(['<', '['])
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
-                .collect();
-            let cand = cand.trim_end_matches('.');
+            let rest = l[start..].trim_start_matches(['<', '[']);
+            let len = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+                .unwrap_or(rest.len());
+            let cand = rest[..len].trim_end_matches('.');
             if cand.contains('.')
-                && cand.chars().any(|c| c.is_ascii_alphabetic())
+                && cand.bytes().any(|c| c.is_ascii_alphabetic())
                 && !cand.starts_with('.')
             {
                 return Some(cand.to_string());
@@ -201,8 +320,83 @@ mod tests {
         let f =
             fields("Reporting-MTA: dns; x\n\nFinal-Recipient: rfc822;\n a@b.c\nStatus: 5.1.1\n");
         assert_eq!(f.len(), 3);
-        assert_eq!(f[1], (1, "final-recipient".into(), "rfc822; a@b.c".into()));
+        assert_eq!(f[1], (1, "Final-Recipient", "rfc822; a@b.c".into()));
         assert_eq!(f[2].0, 1);
+    }
+
+    #[test]
+    fn lower_agrees_with_lowering_char_by_char() {
+        fn by_char(s: &str) -> String {
+            s.chars()
+                .map(|c| {
+                    let mut l = c.to_lowercase();
+                    match (l.next(), l.next()) {
+                        (Some(x), None) if x.len_utf8() == c.len_utf8() => x,
+                        _ => c,
+                    }
+                })
+                .collect()
+        }
+        let all: String = (0..=0x10FFFFu32).filter_map(char::from_u32).collect();
+        assert_eq!(lower(&all), by_char(&all));
+        for s in [
+            "",
+            "ABC",
+            "Échec DE LA remise",
+            "配信不能 Mail",
+            "K\u{212A}İx",
+            "ＡＢＣ",
+        ] {
+            assert_eq!(lower(s), by_char(s));
+            assert_eq!(lower(s).len(), s.len());
+        }
+    }
+
+    #[test]
+    fn squash_agrees_with_split_whitespace() {
+        for s in [
+            "",
+            "  a \t b\r\n\x0b c\x0c ",
+            "one",
+            " x\u{a0}y  z ",
+            "\n\n",
+        ] {
+            assert_eq!(
+                squash(s),
+                s.split_whitespace().collect::<Vec<_>>().join(" "),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn html_entities_decode_as_one_replacement_after_another() {
+        fn one_after_another(s: &str) -> String {
+            s.replace("&nbsp;", " ")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&")
+        }
+        for s in [
+            "a &amp;lt; b",
+            "&&lt;&gt;&",
+            "&nbsp&nbsp;&amp;amp;",
+            "x &#39;&quot;&QUOT; &lt",
+            "&amp;nbsp;&l&gt;t;",
+            "",
+        ] {
+            let mut out = String::new();
+            push_decoded(&mut out, s);
+            assert_eq!(out, one_after_another(s), "{s:?}");
+        }
+        assert_eq!(
+            strip_html("<STYLE>p{}</style>a<Script>x</SCRIPT><BR>b&amp;c&am<i>p;"),
+            "a\nb&c&"
+        );
+        assert_eq!(normalize_newlines("\r\r\n\n\r"), "\n\n\n\n");
+        assert_eq!(normalize_newlines("é\r\nü\rx"), "é\nü\nx");
     }
 
     #[test]

@@ -52,11 +52,9 @@ pub fn bounce_subject(subject: &str) -> bool {
 
 /// The MTA family whose marker phrase the report's text contains.
 pub fn family(view: &View) -> Option<&'static str> {
-    view.family_with(|t| {
-        crate::phrases::FAMILY_MARKERS
-            .first_in_table_order(t)
-            .map(|i| knowledge::FAMILY_MARKERS[i].0)
-    })
+    view.phrases()
+        .family
+        .map(|i| knowledge::FAMILY_MARKERS[i].0)
 }
 
 /// Reads a plain-text report.
@@ -73,7 +71,7 @@ pub fn read(view: &View) -> (&'static str, Vec<Recipient>) {
         // failed recipient.
         return (
             name,
-            scan::scan_as(view.text(), &[], scan::kind_of_lower(view.text_lower())),
+            scan::scan_as(view.text(), &[], scan::kind_of_view(view)),
         );
     }
     (name, found)
@@ -124,7 +122,7 @@ pub fn from_headers(view: &View, classifier: &rebound_classify::Classifier) -> V
     {
         return Vec::new();
     }
-    let kind = scan::kind_of_lower(view.text_lower());
+    let kind = scan::kind_of_view(view);
     let mut out: Vec<Recipient> = Vec::new();
     for (a, source) in addrs {
         if out.iter().any(|r| address::same(&r.recipient, &a)) {

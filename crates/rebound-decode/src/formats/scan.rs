@@ -21,14 +21,13 @@ pub fn scan_text(view: &View) -> Vec<Recipient> {
     }
     // The returned message's envelope sender (its `Return-Path`) is the sender too.
     for line in view.returned_raw.lines() {
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("return-path")
-            && let Some(a) = address::normalize(value)
+        if text::starts_with_ci(line, "return-path:")
+            && let Some(a) = address::normalize(&line["return-path:".len()..])
         {
             exclude.push(a);
         }
     }
-    scan_as(view.text(), &exclude, kind_of_lower(view.text_lower()))
+    scan_as(view.text(), &exclude, kind_of_view(view))
 }
 
 /// Reads failed recipients from a report's text, leaving out the addresses in `exclude`
@@ -41,19 +40,19 @@ pub fn scan(report: &str, exclude: &[String]) -> Vec<Recipient> {
 pub fn scan_as(report: &str, exclude: &[String], kind: Kind) -> Vec<Recipient> {
     let lines: Vec<&str> = report.lines().map(unquote).collect();
     let mut starts: Vec<(usize, String, String)> = Vec::new();
-    // The last non-blank line before the current one, lower case.
-    let mut prev = String::new();
+    // The last non-blank line before the current one.
+    let mut prev = "";
     for (i, line) in lines.iter().enumerate() {
         if let Some((addr, inline)) = recipient_on_line(line)
             && !exclude.iter().any(|x| address::same(x, &addr))
             && !knowledge::SENDER_INTRODUCTIONS
                 .iter()
-                .any(|p| prev.trim_end().ends_with(p))
+                .any(|p| text::ends_with_ci(prev.trim_end(), p))
         {
             starts.push((i, addr, inline));
         }
         if !line.trim().is_empty() {
-            prev = text::lower(line);
+            prev = line;
         }
     }
     let mut out: Vec<Recipient> = Vec::new();
@@ -129,13 +128,12 @@ fn unquote(line: &str) -> &str {
 /// The address a line names as a failed recipient, and the rest of the line after it.
 fn recipient_on_line(line: &str) -> Option<(String, String)> {
     let t = line.trim();
-    if t.is_empty() || t.len() > 1000 {
+    if t.len() > 1000 || memchr::memchr(b'@', t.as_bytes()).is_none() {
         return None;
     }
-    let lower = text::lower(t);
     if knowledge::NOT_RECIPIENT_PREFIXES
         .iter()
-        .any(|p| lower.starts_with(p))
+        .any(|p| text::starts_with_ci(t, p))
     {
         return None;
     }
@@ -149,11 +147,10 @@ fn recipient_on_line(line: &str) -> Option<(String, String)> {
         )
     });
     let by_phrase = !at_start && {
-        let lb = text::lower(before);
-        let lb = lb.trim_end_matches(['<', '"', '\'', ' ', '\t', '[', '(']);
+        let lb = before.trim_end_matches(['<', '"', '\'', ' ', '\t', '[', '(']);
         knowledge::RECIPIENT_PHRASES
             .iter()
-            .any(|p| lb.ends_with(p.trim_end()))
+            .any(|p| text::ends_with_ci(lb, p.trim_end()))
     };
     // Sendmail's transcript: `554 <user@example.org>... error`.
     let by_code = !at_start && !by_phrase && {
@@ -194,8 +191,7 @@ fn has_error_code(s: &str) -> bool {
 }
 
 fn is_boilerplate(line: &str) -> bool {
-    let l = text::lower(line);
-    crate::phrases::BOILERPLATE.any_in(&l)
+    crate::phrases::BOILERPLATE_ANY_CASE.is_match(line)
 }
 
 /// From the lines about one recipient, the error: everything up to the end of the
@@ -253,6 +249,15 @@ pub fn kind_of_text(report: &str) -> Kind {
     kind_of_lower(&text::lower(report))
 }
 
+/// [`kind_of_text`] of a view's report text, found once per view.
+pub fn kind_of_view(view: &View) -> Kind {
+    if view.phrases().delayed {
+        Kind::Delay
+    } else {
+        Kind::Bounce
+    }
+}
+
 /// [`kind_of_text`] of a text already in lower case.
 pub fn kind_of_lower(l: &str) -> Kind {
     if crate::phrases::DELAY_PHRASES.any_in(l) {
@@ -265,6 +270,20 @@ pub fn kind_of_lower(l: &str) -> Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The phrases are compared ignoring ASCII case ([`text::starts_with_ci`]), which is
+    /// the same as comparing them with the lower-cased text only if they are ASCII and
+    /// in lower case.
+    #[test]
+    fn line_phrases_are_lower_case_ascii() {
+        for p in knowledge::NOT_RECIPIENT_PREFIXES
+            .iter()
+            .chain(knowledge::RECIPIENT_PHRASES)
+            .chain(knowledge::SENDER_INTRODUCTIONS)
+        {
+            assert!(p.is_ascii() && p.to_ascii_lowercase() == *p, "{p}");
+        }
+    }
 
     #[test]
     fn reads_a_qmail_style_report() {
