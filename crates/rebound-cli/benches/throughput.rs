@@ -58,18 +58,40 @@ fn rebound(dir: &std::path::Path, url: Option<&str>, args: &[&str], input: Vec<u
     let writer = std::thread::spawn(move || {
         let _ = stdin.write_all(&input);
     });
+    // Peak memory: the kernel's high-water mark of the child's own address space
+    // (VmHWM, reset at exec), sampled until it exits. Not wait4's ru_maxrss: that
+    // also counts the moment between fork and exec, when the child is a copy of
+    // this process and its lists.
+    let pid = child.id();
+    let sampler = std::thread::spawn(move || {
+        let mut peak_kb = 0u64;
+        while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            if let Some(kb) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            {
+                peak_kb = peak_kb.max(kb);
+            }
+            if status.contains("State:\tZ") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        peak_kb
+    });
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut v = Vec::new();
         std::io::Read::read_to_end(&mut stdout, &mut v).unwrap();
         v
     });
-    // wait4, not wait: it also returns the child's own CPU time and peak RSS.
+    // wait4, not wait: it also returns the child's own CPU time.
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: waits for our own child, with valid pointers for the outputs.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let pid = unsafe { libc::wait4(pid as i32, &mut status, 0, &mut usage) };
     assert!(pid > 0, "wait4 failed");
     let wall = t.elapsed().as_secs_f64();
     writer.join().unwrap();
@@ -81,7 +103,7 @@ fn rebound(dir: &std::path::Path, url: Option<&str>, args: &[&str], input: Vec<u
         stdout,
         wall,
         cpu: secs(usage.ru_utime) + secs(usage.ru_stime),
-        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        peak_rss_mb: sampler.join().unwrap() as f64 / 1024.0,
     }
 }
 
