@@ -98,14 +98,15 @@ impl Gate {
             }
             _ => false,
         };
+        let state = match address {
+            Some(a) if !self.snap.states.is_empty() => self.snap.states.get(a).map(|p| p.unpack()),
+            _ => None,
+        };
         let facts = GateFacts {
             tenant_restricted: self.snap.tenant.restricted.is_some(),
             campaign_stopped: self.snap.campaign_stopped,
             address_valid: address.is_some(),
-            state: match address {
-                Some(a) if !self.snap.states.is_empty() => self.snap.states.get(a),
-                _ => None,
-            },
+            state: state.as_ref(),
             domain_nonexistent,
             recent_sends,
         };

@@ -273,10 +273,83 @@ pub struct GateSnapshot {
     pub tenant: Tenant,
     pub campaign_stopped: bool,
     /// Addresses with a mark, or a soft bounce recent enough to matter at `at`.
-    pub states: crate::FastMap<String, AddressState>,
+    pub states: crate::FastMap<String, PackedState>,
     /// Email domains confirmed non-existent.
     pub nonexistent_domains: HashSet<String>,
     /// Send times within the frequency window before `at`, per address (empty when
     /// the tenant has no frequency cap).
     pub recent_sends: HashMap<String, Vec<Ts>>,
+}
+
+/// An [`AddressState`] in half the space, for gate snapshots that hold a million.
+///
+/// Why: the map's table is sized in powers of two, so each byte of value is paid
+/// about twice per marked address; an `Option<i64>` takes 16 bytes, a time with a
+/// reserved "never" value 8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackedState {
+    times: [i64; 6],
+    soft_streak: u32,
+}
+
+/// The time no event can have (`Ts::MIN` is refused at the edges), meaning "never".
+const NEVER: i64 = i64::MIN;
+
+impl PackedState {
+    pub fn pack(s: &AddressState) -> PackedState {
+        let t = |v: Option<i64>| v.unwrap_or(NEVER);
+        PackedState {
+            times: [
+                t(s.blocked_at),
+                t(s.suppressed_at),
+                t(s.complained_at),
+                t(s.opted_out_at),
+                t(s.last_soft_bounce_at),
+                t(s.last_delivered_at),
+            ],
+            soft_streak: s.soft_streak,
+        }
+    }
+
+    pub fn unpack(&self) -> AddressState {
+        let t = |i: usize| (self.times[i] != NEVER).then_some(self.times[i]);
+        AddressState {
+            blocked_at: t(0),
+            suppressed_at: t(1),
+            complained_at: t(2),
+            opted_out_at: t(3),
+            soft_streak: self.soft_streak,
+            last_soft_bounce_at: t(4),
+            last_delivered_at: t(5),
+        }
+    }
+}
+
+#[cfg(test)]
+mod packed_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn time() -> impl Strategy<Value = Option<i64>> {
+        proptest::option::of((i64::MIN + 1)..=i64::MAX)
+    }
+
+    proptest! {
+        #[test]
+        fn packing_keeps_every_field(
+            a in time(), b in time(), c in time(), d in time(), e in time(), f in time(),
+            streak in any::<u32>(),
+        ) {
+            let s = AddressState {
+                blocked_at: a,
+                suppressed_at: b,
+                complained_at: c,
+                opted_out_at: d,
+                soft_streak: streak,
+                last_soft_bounce_at: e,
+                last_delivered_at: f,
+            };
+            prop_assert_eq!(PackedState::pack(&s).unpack(), s);
+        }
+    }
 }

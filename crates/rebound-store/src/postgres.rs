@@ -106,6 +106,23 @@ impl PgTx<'_> {
         Ok(self.tx.query(&st, p)?)
     }
 
+    /// Runs a query and hands each row to `each` as it arrives, instead of
+    /// collecting them: a gate snapshot's million rows never sit in a list.
+    fn for_each_row(
+        &mut self,
+        sql: &'static str,
+        p: &[&(dyn postgres::types::ToSql + Sync)],
+        mut each: impl FnMut(&Row) -> Result<()>,
+    ) -> Result<()> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let st = self.st(sql)?;
+        let mut rows = self.tx.query_raw(&st, p.iter().copied())?;
+        while let Some(r) = rows.next()? {
+            each(&r)?;
+        }
+        Ok(())
+    }
+
     fn execute(
         &mut self,
         sql: &'static str,
@@ -495,15 +512,19 @@ impl Tx for PgTx<'_> {
         soft_since: Ts,
         each: &mut dyn FnMut(String, AddressState),
     ) -> Result<()> {
-        let marked = self.query(
+        self.for_each_row(
             concat!(
                 "SELECT address, ",
                 state_cols!(),
                 " FROM addresses WHERE tenant = $1 AND channel = $2 AND status <> 'active'"
             ),
             &[&tenant, &channel.as_str()],
+            |r| {
+                each(r.try_get(0)?, state_from(r, 1)?);
+                Ok(())
+            },
         )?;
-        let resting = self.query(
+        self.for_each_row(
             concat!(
                 "SELECT address, ",
                 state_cols!(),
@@ -511,11 +532,11 @@ impl Tx for PgTx<'_> {
                  AND last_soft_bounce_at IS NOT NULL AND last_soft_bounce_at >= $3 AND status = 'active'"
             ),
             &[&tenant, &channel.as_str(), &soft_since],
-        )?;
-        for r in marked.iter().chain(&resting) {
-            each(r.try_get(0)?, state_from(r, 1)?);
-        }
-        Ok(())
+            |r| {
+                each(r.try_get(0)?, state_from(r, 1)?);
+                Ok(())
+            },
+        )
     }
 
     fn nonexistent_domains(&mut self, tenant: &str) -> Result<Vec<String>> {

@@ -458,7 +458,7 @@ pub fn gate_snapshot_holds_only_what_gating_needs(h: &dyn Harness) {
     held.sort();
     assert_eq!(held, ["out@example.com", "resting@example.com"]);
     assert_eq!(snap.recent_sends["fine@example.com"], vec![at - 100]);
-    let st = &snap.states["resting@example.com"];
+    let st = &snap.states["resting@example.com"].unpack();
     let facts = rebound_policy::GateFacts {
         address_valid: true,
         state: Some(st),
