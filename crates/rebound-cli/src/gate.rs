@@ -56,30 +56,46 @@ struct Batch {
     out: Vec<u8>,
 }
 
-/// Records a batch (unless a dry run), then prints its decisions.
-fn write_batch(
-    store: &mut dyn Store,
-    b: &Batch,
-    skip_template: Option<&Skip>,
-    w: &mut impl Write,
-) -> Result<()> {
-    if let Some(t) = skip_template {
-        let skips: Vec<Skip> = b
-            .skips
-            .iter()
-            .map(|(reason, &count)| Skip {
-                reason: reason.to_string(),
-                count,
-                ..t.clone()
-            })
-            .collect();
-        if !b.sends.is_empty() || !skips.is_empty() {
-            store.record_gate(&b.sends, &skips)?;
+/// What the writer holds until its next commit: decided batches merged, their
+/// decision lines kept as the deciders wrote them (printed in order, not copied).
+struct Pending {
+    sends: Sends,
+    skips: BTreeMap<&'static str, u64>,
+    outs: Vec<Vec<u8>>,
+    held: usize,
+}
+
+impl Pending {
+    /// Records the sends and skips (unless a dry run), then prints the decisions.
+    fn write(
+        &mut self,
+        store: &mut dyn Store,
+        skip_template: Option<&Skip>,
+        w: &mut impl Write,
+    ) -> Result<()> {
+        if let Some(t) = skip_template {
+            let skips: Vec<Skip> = self
+                .skips
+                .iter()
+                .map(|(reason, &count)| Skip {
+                    reason: reason.to_string(),
+                    count,
+                    ..t.clone()
+                })
+                .collect();
+            if !self.sends.is_empty() || !skips.is_empty() {
+                store.record_gate(&self.sends, &skips)?;
+            }
         }
+        for out in self.outs.drain(..) {
+            w.write_all(&out)?;
+        }
+        w.flush()?;
+        self.sends.clear();
+        self.skips.clear();
+        self.held = 0;
+        Ok(())
     }
-    w.write_all(&b.out)?;
-    w.flush()?;
-    Ok(())
 }
 
 /// Lines per part of the list handed to a decider.
@@ -92,6 +108,23 @@ struct Chunk {
     lines: Vec<u8>,
     count: usize,
     pause: bool,
+}
+
+impl Chunk {
+    fn new() -> Chunk {
+        Chunk {
+            lines: Vec::with_capacity(CHUNK * 40),
+            count: 0,
+            pause: false,
+        }
+    }
+}
+
+/// How a decider thread reaches the gate: alone and in order when decisions
+/// depend on earlier ones (a frequency cap), else shared with another.
+enum Decider<'a> {
+    Ordered(&'a mut Gate),
+    Shared(&'a Gate),
 }
 
 /// Decides every line of a chunk into a batch, with `decide` leaving each sent
@@ -134,25 +167,13 @@ fn decide_chunk(
 fn read_chunks(mut send: impl FnMut(Chunk) -> bool) -> Result<()> {
     let mut reader = BufReader::with_capacity(1 << 16, io::stdin().lock());
     let mut buf = Vec::new();
-    let mut chunk = Chunk {
-        lines: Vec::with_capacity(CHUNK * 40),
-        count: 0,
-        pause: false,
-    };
+    let mut chunk = Chunk::new();
     let mut ok = true;
     loop {
         let more = next_line(&mut reader, &mut buf, || {
             if ok && chunk.count > 0 && stdin_would_block() {
                 chunk.pause = true;
-                let full = std::mem::replace(
-                    &mut chunk,
-                    Chunk {
-                        lines: Vec::with_capacity(CHUNK * 40),
-                        count: 0,
-                        pause: false,
-                    },
-                );
-                ok = send(full);
+                ok = send(std::mem::replace(&mut chunk, Chunk::new()));
             }
         })?;
         if !ok || !more {
@@ -161,18 +182,8 @@ fn read_chunks(mut send: impl FnMut(Chunk) -> bool) -> Result<()> {
         chunk.lines.extend_from_slice(&buf);
         chunk.lines.push(b'\n');
         chunk.count += 1;
-        if chunk.count >= CHUNK {
-            let full = std::mem::replace(
-                &mut chunk,
-                Chunk {
-                    lines: Vec::with_capacity(CHUNK * 40),
-                    count: 0,
-                    pause: false,
-                },
-            );
-            if !send(full) {
-                return Ok(());
-            }
+        if chunk.count >= CHUNK && !send(std::mem::replace(&mut chunk, Chunk::new())) {
+            return Ok(());
         }
     }
     if ok && chunk.count > 0 {
@@ -196,7 +207,7 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
         reason: String::new(),
         count: 0,
     });
-    let record = !args.dry_run;
+    let record = skip_template.is_some();
     let empty = gate.sends();
     let fresh = || Batch {
         sends: empty.clone(),
@@ -208,45 +219,42 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
     // earlier one, else one, in order); the writer takes the batches back in list
     // order, merges them up to a transaction's worth, commits and prints. Channels
     // hold a chunk or two each, so memory stays bounded and output stays in order.
-    let deciders = if gate.ordered() { 1 } else { 2 };
+    let deciders = if gate.ordered() {
+        vec![Decider::Ordered(&mut gate)]
+    } else {
+        let g = &gate;
+        vec![Decider::Shared(g), Decider::Shared(g)]
+    };
     std::thread::scope(|scope| -> Result<ExitCode> {
         let store = &mut *store;
         let template = skip_template.as_ref();
         let mut to_deciders = Vec::new();
         let mut from_deciders = Vec::new();
         let mut handles = Vec::new();
-        let shared: Option<&Gate>;
-        let mut ordered: Option<&mut Gate> = None;
-        if deciders == 1 {
-            ordered = Some(&mut gate);
-            shared = None;
-        } else {
-            shared = Some(&gate);
-        }
-        for _ in 0..deciders {
+        for mut decider in deciders {
             let (tx_chunk, rx_chunk) = std::sync::mpsc::sync_channel::<Chunk>(2);
             let (tx_batch, rx_batch) = std::sync::mpsc::sync_channel::<(Batch, bool)>(2);
             to_deciders.push(tx_chunk);
             from_deciders.push(rx_batch);
-            let mut own = ordered.take();
             let fresh = &fresh;
             handles.push(scope.spawn(move || {
                 for chunk in rx_chunk {
                     let mut batch = fresh();
                     batch.out.reserve(chunk.lines.len() * 2);
-                    match (&mut own, shared) {
-                        (Some(g), _) => decide_chunk(&chunk, &mut batch, record, &mut |r, buf| {
-                            let a = g.decide(r)?;
-                            buf.clear();
-                            buf.push_str(a);
-                            Ok(())
-                        }),
-                        (None, Some(g)) => {
+                    match &mut decider {
+                        Decider::Ordered(g) => {
+                            decide_chunk(&chunk, &mut batch, record, &mut |r, buf| {
+                                let a = g.decide(r)?;
+                                buf.clear();
+                                buf.push_str(a);
+                                Ok(())
+                            })
+                        }
+                        Decider::Shared(g) => {
                             decide_chunk(&chunk, &mut batch, record, &mut |r, buf| {
                                 g.decide_shared(r, buf)
                             })
                         }
-                        (None, None) => unreachable!("every decider has a gate"),
                     }
                     if tx_batch.send((batch, chunk.pause)).is_err() {
                         return;
@@ -254,9 +262,15 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
                 }
             }));
         }
+        let sends = empty.clone();
         let writer = scope.spawn(move || -> Result<()> {
             let mut w = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-            let mut pending = fresh();
+            let mut pending = Pending {
+                sends,
+                skips: BTreeMap::new(),
+                outs: Vec::new(),
+                held: 0,
+            };
             let mut next = 0;
             while let Ok((mut b, pause)) = from_deciders[next % from_deciders.len()].recv() {
                 next += 1;
@@ -264,13 +278,13 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
                 for (reason, n) in b.skips {
                     *pending.skips.entry(reason).or_default() += n;
                 }
-                pending.out.extend_from_slice(&b.out);
-                if pause || pending.out.len() >= HELD || pending.sends.len() >= BATCH {
-                    write_batch(store, &pending, template, &mut w)?;
-                    pending = fresh();
+                pending.held += b.out.len();
+                pending.outs.push(b.out);
+                if pause || pending.held >= HELD || pending.sends.len() >= BATCH {
+                    pending.write(store, template, &mut w)?;
                 }
             }
-            write_batch(store, &pending, template, &mut w)
+            pending.write(store, template, &mut w)
         });
         let mut n = 0;
         let read = read_chunks(|c| {

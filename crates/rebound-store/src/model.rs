@@ -201,11 +201,6 @@ impl Sends {
         self.count == 0
     }
 
-    /// The addresses, in the order they were pushed.
-    pub fn addresses(&self) -> impl Iterator<Item = &str> {
-        self.addresses.split('\n').filter(|a| !a.is_empty())
-    }
-
     /// The stored form: addresses joined by line feeds.
     pub fn joined(&self) -> &str {
         &self.addresses

@@ -74,19 +74,9 @@ fn old_attempt_rows_are_migrated() {
     let schema = Schema::new();
     drop(PgStore::connect(&schema.url()).unwrap());
     let mut c = postgres::Client::connect(&schema.url(), postgres::NoTls).unwrap();
-    c.batch_execute(
-        "INSERT INTO tenants (name) VALUES ('acme');
-         CREATE TABLE attempts (id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL,
-             campaign TEXT, channel TEXT NOT NULL, address TEXT NOT NULL, at BIGINT NOT NULL);
-         INSERT INTO attempts (tenant, campaign, channel, address, at) VALUES
-             ('acme', 'c1', 'email', 'a@x.example', 100),
-             ('acme', 'c1', 'email', 'b@x.example', 100),
-             ('acme', NULL, 'email', 'a@x.example', 200);",
-    )
-    .unwrap();
-    let mut s = PgStore::connect(&schema.url()).unwrap();
-    assert_eq!(s.count_attempts("acme", Some("c1")).unwrap(), 2);
-    assert_eq!(s.count_attempts("acme", None).unwrap(), 3);
+    c.batch_execute(&suite::OLD_ATTEMPTS.replace("{id}", "BIGSERIAL PRIMARY KEY"))
+        .unwrap();
+    suite::old_attempts_are_counted(&mut PgStore::connect(&schema.url()).unwrap());
     let left: bool = c
         .query_one("SELECT to_regclass('attempts') IS NOT NULL", &[])
         .unwrap()

@@ -56,20 +56,10 @@ fn old_attempt_rows_are_migrated() {
     let dir = TempDir::new();
     drop(SqliteStore::open_dir(&dir.0).unwrap());
     let c = rusqlite::Connection::open(dir.0.join("rebound.db")).unwrap();
-    c.execute_batch(
-        "INSERT INTO tenants (name) VALUES ('acme');
-         CREATE TABLE attempts (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL,
-             campaign TEXT, channel TEXT NOT NULL, address TEXT NOT NULL, at BIGINT NOT NULL);
-         INSERT INTO attempts (tenant, campaign, channel, address, at) VALUES
-             ('acme', 'c1', 'email', 'a@x.example', 100),
-             ('acme', 'c1', 'email', 'b@x.example', 100),
-             ('acme', NULL, 'email', 'a@x.example', 200);",
-    )
-    .unwrap();
+    c.execute_batch(&suite::OLD_ATTEMPTS.replace("{id}", "INTEGER PRIMARY KEY AUTOINCREMENT"))
+        .unwrap();
     drop(c);
-    let mut s = SqliteStore::open_dir(&dir.0).unwrap();
-    assert_eq!(s.count_attempts("acme", Some("c1")).unwrap(), 2);
-    assert_eq!(s.count_attempts("acme", None).unwrap(), 3);
+    suite::old_attempts_are_counted(&mut SqliteStore::open_dir(&dir.0).unwrap());
     let c = rusqlite::Connection::open(dir.0.join("rebound.db")).unwrap();
     let left: i64 = c
         .query_row(

@@ -665,3 +665,19 @@ pub fn concurrent_writers_keep_every_state_equal_to_its_replay(h: &dyn Harness) 
         rebound_policy::replay_domain(evidence, &policy)
     );
 }
+
+/// A database from before sends were stored a run to a row: a tenant and three
+/// per-send `attempts` rows in two runs. `{id}` is the back end's key type.
+pub const OLD_ATTEMPTS: &str = "INSERT INTO tenants (name) VALUES ('acme');
+CREATE TABLE attempts (id {id}, tenant TEXT NOT NULL,
+    campaign TEXT, channel TEXT NOT NULL, address TEXT NOT NULL, at BIGINT NOT NULL);
+INSERT INTO attempts (tenant, campaign, channel, address, at) VALUES
+    ('acme', 'c1', 'email', 'a@x.example', 100),
+    ('acme', 'c1', 'email', 'b@x.example', 100),
+    ('acme', NULL, 'email', 'a@x.example', 200);";
+
+/// What a store opened on [`OLD_ATTEMPTS`] must count: every old send, by campaign.
+pub fn old_attempts_are_counted(s: &mut dyn Store) {
+    assert_eq!(s.count_attempts("acme", Some("c1")).unwrap(), 2);
+    assert_eq!(s.count_attempts("acme", None).unwrap(), 3);
+}
