@@ -60,45 +60,40 @@ fn plain_email(s: &[u8]) -> bool {
     if s.len() > 254 {
         return false;
     }
-    // The local part, up to the first `@`: atext and single dots, not at an end.
-    let mut i = 0;
-    let mut prev = b'.';
-    loop {
-        let Some(&b) = s.get(i) else { return false };
-        if b == b'@' {
-            break;
-        }
-        if CLASS[b as usize] & LOCAL == 0 || (b == b'.' && prev == b'.') {
-            return false;
-        }
-        prev = b;
-        i += 1;
+    let Some(at) = memchr::memchr(b'@', s) else {
+        return false;
+    };
+    let (local, domain) = (&s[..at], &s[at + 1..]);
+    if local.is_empty() || local.len() > 64 || domain.len() > 253 {
+        return false;
     }
-    if i == 0 || i > 64 || prev == b'.' {
+    // The local part: atext and single dots, not at an end. Classes are ANDed and
+    // dot pairs ORed without a branch per byte.
+    let (mut all, mut pairs, mut prev) = (LOCAL, 0, DOT);
+    for &b in local {
+        let c = CLASS[b as usize];
+        all &= c;
+        pairs |= prev & c;
+        prev = c;
+    }
+    if all & LOCAL == 0 || pairs & DOT != 0 || prev & DOT != 0 {
         return false;
     }
     // The domain: two or more host-name labels, the last not all digits.
-    let domain = &s[i + 1..];
-    if domain.len() > 253 {
-        return false;
-    }
-    let (mut labels, mut start, mut digits) = (0, 0, true);
+    let (mut all, mut labels, mut start) = (HOST_OR_DOT, 0, 0);
     for (j, &b) in domain.iter().enumerate() {
         let c = CLASS[b as usize];
-        if b == b'.' {
+        all &= c;
+        if c & DOT != 0 {
             if !label_ok(&domain[start..j]) {
                 return false;
             }
             labels += 1;
             start = j + 1;
-            digits = true;
-        } else if c & HOST == 0 {
-            return false;
-        } else {
-            digits &= c & DIGIT != 0;
         }
     }
-    label_ok(&domain[start..]) && labels >= 1 && !digits
+    let last = &domain[start..];
+    all & HOST_OR_DOT != 0 && label_ok(last) && labels >= 1 && !last.iter().all(u8::is_ascii_digit)
 }
 
 /// A host-name label the plain path takes as it is: 1 to 63 bytes, no hyphen at
@@ -111,10 +106,11 @@ fn label_ok(l: &[u8]) -> bool {
         && !(l.len() >= 4 && l[..4].eq_ignore_ascii_case(b"xn--"))
 }
 
-/// Byte classes of the plain path, one table lookup per byte.
+/// Byte classes of the plain path, one table lookup per byte: `atext` or a dot
+/// (local part), a host-name byte or a dot (domain), the dot itself.
 const LOCAL: u8 = 1;
-const HOST: u8 = 2;
-const DIGIT: u8 = 4;
+const HOST_OR_DOT: u8 = 2;
+const DOT: u8 = 4;
 const CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
@@ -123,11 +119,11 @@ const CLASS: [u8; 256] = {
         if ATEXT[b] {
             t[b] |= LOCAL;
         }
-        if c.is_ascii_alphanumeric() || c == b'-' {
-            t[b] |= HOST;
+        if c.is_ascii_alphanumeric() || c == b'-' || c == b'.' {
+            t[b] |= HOST_OR_DOT;
         }
-        if c.is_ascii_digit() {
-            t[b] |= DIGIT;
+        if c == b'.' {
+            t[b] |= DOT;
         }
         b += 1;
     }

@@ -231,6 +231,8 @@ pub fn unblock_domain(args: DomainArgs, data: &Path) -> Result<ExitCode> {
             caused.push(address);
         }
     }
+    // In address order, whatever order the store reads them in.
+    caused.sort();
     let cli = |address: String, event: Event| Record {
         tenant: t.name.clone(),
         channel: Channel::Email,

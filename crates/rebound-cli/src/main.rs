@@ -97,6 +97,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // A command-line tool whose reader went away (`rebound report | head`)
+        // should end quietly, as Unix tools do, not panic in `println!`. What was
+        // acknowledged is stored before it is printed, so nothing is lost. The
+        // server keeps Rust's default (ignored), so a closed socket is an error
+        // on that connection, not the end of the process.
+        // SAFETY: restoring the default action of one signal, before any thread
+        // is started.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let data = cli.data.as_path();
     let result = match cli.command {
         Command::Classify(args) => classify::run(args),

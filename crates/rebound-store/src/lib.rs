@@ -213,7 +213,7 @@ macro_rules! store_via_tx {
                     $crate::ops::tenant(tx, tenant)?;
                     let mut out = Vec::new();
                     tx.not_active(tenant, channel, $crate::Ts::MAX, &mut |a, s| {
-                        out.push((a, s))
+                        out.push((a, s.unpack()))
                     })?;
                     Ok(out)
                 })

@@ -381,6 +381,51 @@ impl PackedState {
         }
     }
 
+    /// The stored form, column `packed`, which is all a gate snapshot reads: a
+    /// byte whose bit `i` says the `i`th time is set and bit 6 that a streak
+    /// follows, then each set time as 8 bytes and the streak as 4, little-endian.
+    /// A blocked address takes 9 bytes.
+    ///
+    /// Why one column: reading a million marked addresses column by column cost
+    /// some 3,700 instructions each, two thirds of it in fetching seven columns.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(53);
+        out.push(0);
+        for (i, &t) in self.times.iter().enumerate() {
+            if t != NEVER {
+                out[0] |= 1 << i;
+                out.extend_from_slice(&t.to_le_bytes());
+            }
+        }
+        if self.soft_streak != 0 {
+            out[0] |= 1 << 6;
+            out.extend_from_slice(&self.soft_streak.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads [`PackedState::to_bytes`]; `None` if the bytes are not of that form.
+    pub fn from_bytes(b: &[u8]) -> Option<PackedState> {
+        let (&flags, mut rest) = b.split_first()?;
+        let mut take = |n: usize| {
+            let (head, tail) = rest.split_at_checked(n)?;
+            rest = tail;
+            Some(head)
+        };
+        let mut times = [NEVER; 6];
+        for (i, t) in times.iter_mut().enumerate() {
+            if flags & (1 << i) != 0 {
+                *t = i64::from_le_bytes(take(8)?.try_into().ok()?);
+            }
+        }
+        let soft_streak = if flags & (1 << 6) != 0 {
+            u32::from_le_bytes(take(4)?.try_into().ok()?)
+        } else {
+            0
+        };
+        (rest.is_empty() && flags & 0x80 == 0).then_some(PackedState { times, soft_streak })
+    }
+
     pub fn unpack(&self) -> AddressState {
         let t = |i: usize| (self.times[i] != NEVER).then_some(self.times[i]);
         AddressState {
@@ -405,6 +450,29 @@ mod packed_tests {
     }
 
     proptest! {
+        #[test]
+        fn stored_bytes_keep_every_field(
+            a in time(), b in time(), c in time(), d in time(), e in time(), f in time(),
+            streak in any::<u32>(),
+        ) {
+            let p = PackedState::pack(&AddressState {
+                blocked_at: a,
+                suppressed_at: b,
+                complained_at: c,
+                opted_out_at: d,
+                soft_streak: streak,
+                last_soft_bounce_at: e,
+                last_delivered_at: f,
+            });
+            let bytes = p.to_bytes();
+            prop_assert_eq!(PackedState::from_bytes(&bytes), Some(p));
+            // Cut or lengthened, the bytes are refused, not misread.
+            prop_assert_eq!(PackedState::from_bytes(&bytes[..bytes.len() - 1]), None);
+            let mut longer = bytes.clone();
+            longer.push(0);
+            prop_assert_eq!(PackedState::from_bytes(&longer), None);
+        }
+
         #[test]
         fn packing_keeps_every_field(
             a in time(), b in time(), c in time(), d in time(), e in time(), f in time(),

@@ -334,7 +334,7 @@ pub(crate) fn gate_snapshot(
         channel,
         at.saturating_sub(p.soft_bounce_rest),
         &mut |a, s| {
-            states.insert(a, crate::PackedState::pack(&s));
+            states.insert(a, s);
         },
     )?;
     let nonexistent_domains: HashSet<String> = match channel {

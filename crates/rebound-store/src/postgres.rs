@@ -16,7 +16,9 @@
 use crate::codec::*;
 use crate::error::{Error, Result};
 use crate::keys::ApiKey;
-use crate::model::{Campaign, Channel, OutcomeCount, Record, Sends, Skip, StoredRecord, Tenant};
+use crate::model::{
+    Campaign, Channel, OutcomeCount, PackedState, Record, Sends, Skip, StoredRecord, Tenant,
+};
 use crate::tx::{AddrKey, DomainKey, NewEvent, Tx};
 use postgres::{Client, NoTls, Row, Statement, Transaction};
 use rebound_policy::{AddressState, DomainEvidence, DomainState, Ts};
@@ -39,6 +41,29 @@ impl PgStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
         tx.batch_execute(&schema("BIGSERIAL PRIMARY KEY", "BYTEA", ""))?;
         tx.batch_execute(crate::keys::SCHEMA)?;
+        // A database written before the `packed` column: add it and fill it in
+        // (new databases are created with it).
+        let unpacked = tx.query_one(
+            "SELECT NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE \
+             table_schema = current_schema() AND table_name = 'addresses' AND column_name = 'packed')",
+            &[],
+        )?;
+        if unpacked.try_get::<_, bool>(0)? {
+            tx.batch_execute("ALTER TABLE addresses ADD COLUMN packed BYTEA")?;
+        }
+        let rows = if unpacked.try_get::<_, bool>(0)? {
+            tx.query(UNPACKED_ROWS, &[])?
+        } else {
+            Vec::new()
+        };
+        for r in rows {
+            let packed = PackedState::pack(&state_from(&r, 3)?).to_bytes();
+            tx.execute(
+                "UPDATE addresses SET packed = $1 WHERE tenant = $2 AND channel = $3 AND address = $4",
+                &[&packed, &r.try_get::<_, &str>(0)?, &r.try_get::<_, &str>(1)?, &r.try_get::<_, &str>(2)?],
+            )?;
+        }
+        tx.batch_execute(PACKED_INDEXES)?;
         let old = tx.query_one("SELECT to_regclass('attempts') IS NOT NULL", &[])?;
         if old.try_get::<_, bool>(0)? {
             let q = OLD_ATTEMPTS
@@ -347,12 +372,13 @@ impl Tx for PgTx<'_> {
             concat!(
                 "INSERT INTO addresses (tenant, channel, address, status, ",
                 state_cols!(),
-                ", last_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                ", last_at, packed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (tenant, channel, address) DO UPDATE SET status = excluded.status, \
              blocked_at = excluded.blocked_at, suppressed_at = excluded.suppressed_at, \
              complained_at = excluded.complained_at, opted_out_at = excluded.opted_out_at, \
              soft_streak = excluded.soft_streak, last_soft_bounce_at = excluded.last_soft_bounce_at, \
-             last_delivered_at = excluded.last_delivered_at, last_at = excluded.last_at"
+             last_delivered_at = excluded.last_delivered_at, last_at = excluded.last_at, \
+             packed = excluded.packed"
             ),
             &[
                 &tenant,
@@ -367,6 +393,7 @@ impl Tx for PgTx<'_> {
                 &s.last_soft_bounce_at,
                 &s.last_delivered_at,
                 &last_at,
+                &PackedState::pack(s).to_bytes(),
             ],
         )?;
         Ok(())
@@ -517,32 +544,23 @@ impl Tx for PgTx<'_> {
         tenant: &str,
         channel: Channel,
         soft_since: Ts,
-        each: &mut dyn FnMut(String, AddressState),
+        each: &mut dyn FnMut(String, PackedState),
     ) -> Result<()> {
+        let mut row = |r: &Row| {
+            each(r.try_get(0)?, parse_packed(r.try_get(1)?)?);
+            Ok(())
+        };
         self.for_each_row(
-            concat!(
-                "SELECT address, ",
-                state_cols!(),
-                " FROM addresses WHERE tenant = $1 AND channel = $2 AND status <> 'active'"
-            ),
+            "SELECT address, packed FROM addresses \
+             WHERE tenant = $1 AND channel = $2 AND status <> 'active'",
             &[&tenant, &channel.as_str()],
-            |r| {
-                each(r.try_get(0)?, state_from(r, 1)?);
-                Ok(())
-            },
+            &mut row,
         )?;
         self.for_each_row(
-            concat!(
-                "SELECT address, ",
-                state_cols!(),
-                " FROM addresses WHERE tenant = $1 AND channel = $2 \
-                 AND last_soft_bounce_at IS NOT NULL AND last_soft_bounce_at >= $3 AND status = 'active'"
-            ),
+            "SELECT address, packed FROM addresses WHERE tenant = $1 AND channel = $2 \
+             AND last_soft_bounce_at IS NOT NULL AND last_soft_bounce_at >= $3 AND status = 'active'",
             &[&tenant, &channel.as_str(), &soft_since],
-            |r| {
-                each(r.try_get(0)?, state_from(r, 1)?);
-                Ok(())
-            },
+            &mut row,
         )
     }
 
@@ -681,19 +699,25 @@ impl Tx for PgTx<'_> {
         let last_soft = ts(&|s| s.last_soft_bounce_at);
         let last_delivered = ts(&|s| s.last_delivered_at);
         let last_at: Vec<i64> = rows.iter().map(|r| r.2).collect();
+        let packed: Vec<Vec<u8>> = rows
+            .iter()
+            .map(|r| PackedState::pack(&r.1).to_bytes())
+            .collect();
         self.execute(
             concat!(
                 "INSERT INTO addresses (tenant, channel, address, status, ",
                 state_cols!(),
-                ", last_at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
-                 $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[]) \
+                ", last_at, packed) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
+                 $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], \
+                 $13::bytea[]) \
              ON CONFLICT (tenant, channel, address) DO UPDATE SET status = excluded.status, \
              blocked_at = excluded.blocked_at, suppressed_at = excluded.suppressed_at, \
              complained_at = excluded.complained_at, opted_out_at = excluded.opted_out_at, \
              soft_streak = excluded.soft_streak, last_soft_bounce_at = excluded.last_soft_bounce_at, \
-             last_delivered_at = excluded.last_delivered_at, last_at = excluded.last_at"
+             last_delivered_at = excluded.last_delivered_at, last_at = excluded.last_at, \
+             packed = excluded.packed"
             ),
-            &[&tenant, &channel, &address, &status, &blocked, &suppressed, &complained, &opted_out, &streak, &last_soft, &last_delivered, &last_at],
+            &[&tenant, &channel, &address, &status, &blocked, &suppressed, &complained, &opted_out, &streak, &last_soft, &last_delivered, &last_at, &packed],
         )?;
         Ok(())
     }

@@ -8,7 +8,9 @@
 use crate::codec::*;
 use crate::error::{Error, Result};
 use crate::keys::ApiKey;
-use crate::model::{Campaign, Channel, OutcomeCount, Record, Sends, Skip, StoredRecord, Tenant};
+use crate::model::{
+    Campaign, Channel, OutcomeCount, PackedState, Record, Sends, Skip, StoredRecord, Tenant,
+};
 use crate::tx::Tx;
 use rebound_policy::{AddressState, DomainEvidence, DomainState, Ts};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
@@ -46,6 +48,15 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
         conn.execute_batch(&schema("INTEGER PRIMARY KEY", "BLOB", " WITHOUT ROWID"))?;
         conn.execute_batch(crate::keys::SCHEMA)?;
+        let has_packed: bool = conn.query_row(
+            "SELECT count(*) FROM pragma_table_info('addresses') WHERE name = 'packed'",
+            [],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !has_packed {
+            pack_states(&mut conn)?;
+        }
+        conn.execute_batch(PACKED_INDEXES)?;
         let old: Option<i64> = conn
             .query_row(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'attempts'",
@@ -69,6 +80,28 @@ impl SqliteStore {
         tx.commit()?;
         Ok(r)
     }
+}
+
+/// Adds the `packed` column to a database written before it and gives every row
+/// its packed state, in one transaction (new databases are created with it).
+fn pack_states(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch("ALTER TABLE addresses ADD COLUMN packed BLOB")?;
+    {
+        let mut read = tx.prepare(UNPACKED_ROWS)?;
+        let mut write = tx.prepare(
+            "UPDATE addresses SET packed = ?1 WHERE tenant = ?2 AND channel = ?3 AND address = ?4",
+        )?;
+        let mut rows = read.query([])?;
+        while let Some(r) = rows.next()? {
+            let (tenant, channel, address): (String, String, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?);
+            let packed = PackedState::pack(&state_from(r, 3)?).to_bytes();
+            write.execute(params![packed, tenant, channel, address])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// Folds a database's old per-send `attempts` rows into `sends` rows.
@@ -289,13 +322,14 @@ impl Tx for SqliteTx<'_, '_> {
         last_at: Ts,
     ) -> Result<()> {
         self.0.prepare_cached(&format!(
-            "INSERT INTO addresses (tenant, channel, address, status, {STATE_COLUMNS}, last_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+            "INSERT INTO addresses (tenant, channel, address, status, {STATE_COLUMNS}, last_at, packed) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
              ON CONFLICT (tenant, channel, address) DO UPDATE SET status = excluded.status, \
              blocked_at = excluded.blocked_at, suppressed_at = excluded.suppressed_at, \
              complained_at = excluded.complained_at, opted_out_at = excluded.opted_out_at, \
              soft_streak = excluded.soft_streak, last_soft_bounce_at = excluded.last_soft_bounce_at, \
-             last_delivered_at = excluded.last_delivered_at, last_at = excluded.last_at"
+             last_delivered_at = excluded.last_delivered_at, last_at = excluded.last_at, \
+             packed = excluded.packed"
         ))?
         .execute(params![
             tenant,
@@ -309,7 +343,8 @@ impl Tx for SqliteTx<'_, '_> {
             i64::from(s.soft_streak),
             s.last_soft_bounce_at,
             s.last_delivered_at,
-            last_at
+            last_at,
+            PackedState::pack(s).to_bytes()
         ])?;
         Ok(())
     }
@@ -460,27 +495,24 @@ impl Tx for SqliteTx<'_, '_> {
         tenant: &str,
         channel: Channel,
         soft_since: Ts,
-        each: &mut dyn FnMut(String, AddressState),
+        each: &mut dyn FnMut(String, PackedState),
     ) -> Result<()> {
-        let marked = format!(
-            "SELECT address, {STATE_COLUMNS} FROM addresses \
-             WHERE tenant = ?1 AND channel = ?2 AND status <> 'active'"
-        );
-        let resting = format!(
-            "SELECT address, {STATE_COLUMNS} FROM addresses \
+        let marked = "SELECT address, packed FROM addresses \
+             WHERE tenant = ?1 AND channel = ?2 AND status <> 'active'";
+        let resting = "SELECT address, packed FROM addresses \
              WHERE tenant = ?1 AND channel = ?2 AND last_soft_bounce_at IS NOT NULL \
-             AND last_soft_bounce_at >= ?3 AND status = 'active'"
-        );
-        let row = |r: &Row<'_>| Ok((r.get(0)?, state_from(r, 1)?));
-        let mut st = self.0.prepare_cached(&marked)?;
-        for r in st.query_map(params![tenant, channel.as_str()], row)? {
-            let (a, s) = r?;
-            each(a, s);
-        }
-        let mut st = self.0.prepare_cached(&resting)?;
-        for r in st.query_map(params![tenant, channel.as_str(), soft_since], row)? {
-            let (a, s) = r?;
-            each(a, s);
+             AND last_soft_bounce_at >= ?3 AND status = 'active'";
+        for (sql, p) in [
+            (marked, params![tenant, channel.as_str()]),
+            (resting, params![tenant, channel.as_str(), soft_since]),
+        ] {
+            let mut st = self.0.prepare_cached(sql)?;
+            let mut rows = st.query(p)?;
+            while let Some(r) = rows.next()? {
+                let address = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+                let packed = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                each(address.to_string(), parse_packed(packed)?);
+            }
         }
         Ok(())
     }

@@ -158,7 +158,7 @@ pub(crate) trait Tx {
         tenant: &str,
         channel: Channel,
         soft_since: Ts,
-        each: &mut dyn FnMut(String, AddressState),
+        each: &mut dyn FnMut(String, crate::PackedState),
     ) -> Result<()>;
     fn nonexistent_domains(&mut self, tenant: &str) -> Result<Vec<String>>;
     /// Sends in (from, until], as (address, at): a window ending now includes sends

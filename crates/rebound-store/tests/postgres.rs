@@ -6,7 +6,7 @@
 #[macro_use]
 mod suite;
 
-use rebound_store::{PgStore, Store};
+use rebound_store::{Channel, PgStore, Store};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub fn database_url() -> String {
@@ -82,4 +82,19 @@ fn old_attempt_rows_are_migrated() {
         .unwrap()
         .get(0);
     assert!(!left, "the old table is dropped");
+}
+
+/// A database written before address states were stored packed: connecting adds
+/// and fills the column, and the gate sees the same states.
+#[test]
+fn unpacked_address_states_are_migrated() {
+    let schema = Schema::new();
+    let mut s = PgStore::connect(&schema.url()).unwrap();
+    suite::seed_marked(&mut s);
+    let mut before = s.marked("acme", Channel::Email).unwrap();
+    before.sort_by(|a, b| a.0.cmp(&b.0));
+    drop(s);
+    let mut c = postgres::Client::connect(&schema.url(), postgres::NoTls).unwrap();
+    c.batch_execute(suite::DROP_PACKED).unwrap();
+    suite::unpacked_states_are_packed(&mut PgStore::connect(&schema.url()).unwrap(), &before);
 }

@@ -4,7 +4,7 @@
 #[macro_use]
 mod suite;
 
-use rebound_store::{SqliteStore, Store};
+use rebound_store::{Channel, SqliteStore, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -69,4 +69,20 @@ fn old_attempt_rows_are_migrated() {
         )
         .unwrap();
     assert_eq!(left, 0, "the old table is dropped");
+}
+
+/// A data directory written before address states were stored packed: opening it
+/// adds and fills the column, and the gate sees the same states.
+#[test]
+fn unpacked_address_states_are_migrated() {
+    let dir = TempDir::new();
+    let mut s = SqliteStore::open_dir(&dir.0).unwrap();
+    suite::seed_marked(&mut s);
+    let mut before = s.marked("acme", Channel::Email).unwrap();
+    before.sort_by(|a, b| a.0.cmp(&b.0));
+    drop(s);
+    let c = rusqlite::Connection::open(dir.0.join("rebound.db")).unwrap();
+    c.execute_batch(suite::DROP_PACKED).unwrap();
+    drop(c);
+    suite::unpacked_states_are_packed(&mut SqliteStore::open_dir(&dir.0).unwrap(), &before);
 }

@@ -681,3 +681,38 @@ pub fn old_attempts_are_counted(s: &mut dyn Store) {
     assert_eq!(s.count_attempts("acme", Some("c1")).unwrap(), 2);
     assert_eq!(s.count_attempts("acme", None).unwrap(), 3);
 }
+
+/// Seeds a store with addresses in every marked state, for [`unpacked_states_are_packed`]:
+/// blocked, opted out, complained, resting after a soft bounce, and one delivered.
+pub fn seed_marked(s: &mut dyn Store) {
+    tenant(s, "acme");
+    let rows = [
+        bounce(
+            "acme",
+            "hard@x.example",
+            100,
+            Reason::InvalidRecipient,
+            true,
+        ),
+        rec("acme", "out@x.example", 100, Event::Unsubscribe),
+        rec("acme", "spam@x.example", 100, Event::Complaint),
+        soft("acme", "soft@x.example", 100),
+        rec("acme", "fine@x.example", 100, Event::Delivered),
+    ];
+    s.append(&rows).unwrap();
+}
+
+/// SQL that turns a seeded database back into one written before the `packed`
+/// column (its indexes dropped first; both dialects).
+pub const DROP_PACKED: &str = "DROP INDEX addresses_marked_state;
+DROP INDEX addresses_resting_packed;
+ALTER TABLE addresses DROP COLUMN packed;";
+
+/// After reopening a database from before the `packed` column, the gate sees the
+/// same marked addresses with the same states as before.
+pub fn unpacked_states_are_packed(s: &mut dyn Store, before: &[(String, AddressState)]) {
+    let mut after = s.marked("acme", Channel::Email).unwrap();
+    after.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(after, before);
+    assert_eq!(after.len(), 4, "four marked, the delivered one not");
+}
