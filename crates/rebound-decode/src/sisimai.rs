@@ -256,12 +256,20 @@ fn bounce_reason(r: &Recipient, format: &str, family: Option<&str>) -> &'static 
         // RCPT: the address was accepted and the message was refused later, by a
         // filter. Confirmation is an X.1.x / X.5.x status, a mailbox provider's own
         // documented unknown-user reply, or a report in the MTA's own words.
-        let provider_says = r.verdict.as_ref().is_some_and(|v| {
-            v.evidence
-                .origin
-                .as_deref()
-                .is_some_and(|o| o.starts_with("providers.toml"))
-        });
+        //
+        // Sisimai takes a provider's wording as the provider's only where the reply
+        // came from the provider's server (its per-host tables); a provider's sentence
+        // quoted without the server's reply code ("The email account that you tried to
+        // reach does not exist." in a relay's report, X2's "This user doesn't have a
+        // ... account") is read by the generic rule and, not refused at RCPT, is
+        // `filtered`. The reply code is the mark of the server's own reply.
+        let provider_says = r.reply_code.is_some()
+            && r.verdict.as_ref().is_some_and(|v| {
+                v.evidence
+                    .origin
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("providers.toml"))
+            });
         let confirmed = provider_says
             || matches!(status_subject(r), Some(1) | Some(5))
             || (names_address_refused(&r.diagnostic) && status_subject(r) != Some(7));

@@ -150,3 +150,19 @@ Apple Mail sent this email to unsubscribe from the message.\r\n";
     assert_eq!(r.feedback_type.as_deref(), Some("opt-out"));
     assert_eq!(r.sisimai.reason, "feedback");
 }
+
+#[test]
+fn a_providers_sentence_without_its_servers_reply_code_is_filtered() {
+    // Quoted by a relay without the provider's reply: Sisimai's generic reading.
+    let m = dsn(
+        "Delivery failed.",
+        "Status: 5.0.0\r\nDiagnostic-Code: The email account that you tried to reach does not exist.",
+    );
+    assert_eq!(one(&m), ("filtered".into(), false, "5.0.0".into()));
+    // The provider's own reply, with its code: the provider's word stands.
+    let m = dsn(
+        "Delivery failed.",
+        "Status: 5.0.0\r\nDiagnostic-Code: smtp; 550 The email account that you tried to reach does not exist.",
+    );
+    assert_eq!(one(&m), ("userunknown".into(), true, "5.0.0".into()));
+}
