@@ -17,6 +17,7 @@ struct Tables {
     hard_reasons: Vec<String>,
     routing_phrases: Vec<String>,
     expiry_phrases: Vec<String>,
+    data_unknown_user_rejected_hosts: Vec<String>,
     status: HashMap<String, String>,
     refined: HashMap<String, String>,
 }
@@ -72,6 +73,19 @@ pub fn before_expiry(diag: &str) -> Option<&str> {
         .min()?;
     let head = diag.get(..at)?.trim();
     (!head.is_empty()).then_some(head)
+}
+
+/// Whether a host name is one of `hosts` or within one of them (`a.example.jp` is
+/// within `example.jp`), ignoring case and a trailing dot.
+fn host_in(host: &str, hosts: &[String]) -> bool {
+    let h = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    let h = h.split_whitespace().next().unwrap_or_default();
+    hosts.iter().any(|d| {
+        h == d.as_str()
+            || h
+                .strip_suffix(d.as_str())
+                .is_some_and(|rest| rest.ends_with('.'))
+    })
 }
 
 /// Formats whose report states the failure in the MTA's own words rather than relaying
@@ -275,6 +289,16 @@ fn bounce_reason(r: &Recipient, format: &str, family: Option<&str>) -> &'static 
             || (names_address_refused(&r.diagnostic) && status_subject(r) != Some(7));
         let self_stated = SELF_STATED_FORMATS.contains(&format)
             || family.is_some_and(|f| SELF_STATED_FORMATS.contains(&f));
+        if command == Some("DATA")
+            && !r.status.as_deref().is_some_and(is_specific_status)
+            && r.remote_mta.as_deref().is_some_and(|h| {
+                host_in(h, &TABLES.data_unknown_user_rejected_hosts)
+            })
+        {
+            // A provider whose after-DATA "Unknown user" refuses the sender
+            // (`data_unknown_user_rejected_hosts` in data/sisimai.toml).
+            return "rejected";
+        }
         if command == Some("DATA") || (!confirmed && !self_stated) {
             return "filtered";
         }
@@ -312,7 +336,16 @@ pub fn delivery_status(r: &Recipient) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::names_address_refused;
+    use super::{host_in, names_address_refused};
+
+    #[test]
+    fn a_host_is_in_a_domain_at_a_label_boundary() {
+        let hosts = vec!["docomo.ne.jp".to_string()];
+        assert!(host_in("mfsmax.docomo.ne.jp", &hosts));
+        assert!(host_in("DOCOMO.ne.jp.", &hosts));
+        assert!(!host_in("notdocomo.ne.jp", &hosts));
+        assert!(!host_in("docomo.ne.jp.example.com", &hosts));
+    }
 
     #[test]
     fn a_reply_about_one_address_names_it() {

@@ -166,3 +166,19 @@ fn a_providers_sentence_without_its_servers_reply_code_is_filtered() {
     );
     assert_eq!(one(&m), ("userunknown".into(), true, "5.0.0".into()));
 }
+
+#[test]
+fn docomos_unknown_user_after_data_is_a_refusal_of_the_sender() {
+    let human = "<rcpt@example.com>: host mfsmax.docomo.ne.jp[192.0.2.240] said:\r\n    550 Unknown user rcpt@example.com (in reply to end of DATA\r\n    command)";
+    let m = dsn(
+        human,
+        "Status: 5.0.0\r\nRemote-MTA: dns; mfsmax.docomo.ne.jp\r\nDiagnostic-Code: smtp; 550 Unknown user rcpt@example.com",
+    );
+    assert_eq!(one(&m), ("rejected".into(), false, "5.0.0".into()));
+    // Another host's unknown user after DATA is a filter's.
+    let m = dsn(
+        &human.replace("mfsmax.docomo.ne.jp", "mx.example.com"),
+        "Status: 5.0.0\r\nRemote-MTA: dns; mx.example.com\r\nDiagnostic-Code: smtp; 550 Unknown user rcpt@example.com",
+    );
+    assert_eq!(one(&m), ("filtered".into(), false, "5.0.0".into()));
+}
