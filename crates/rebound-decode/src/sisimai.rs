@@ -18,6 +18,7 @@ struct Tables {
     routing_phrases: Vec<String>,
     expiry_phrases: Vec<String>,
     data_unknown_user_rejected_hosts: Vec<String>,
+    status_comment_reasons: HashMap<String, String>,
     status: HashMap<String, String>,
     refined: HashMap<String, String>,
 }
@@ -35,6 +36,7 @@ static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
         .status
         .values()
         .chain(t.refined.keys())
+        .chain(t.status_comment_reasons.values())
         .chain(&t.hard_reasons)
     {
         if !v.iter().any(|x| x == n) {
@@ -82,8 +84,7 @@ fn host_in(host: &str, hosts: &[String]) -> bool {
     let h = h.split_whitespace().next().unwrap_or_default();
     hosts.iter().any(|d| {
         h == d.as_str()
-            || h
-                .strip_suffix(d.as_str())
+            || h.strip_suffix(d.as_str())
                 .is_some_and(|rest| rest.ends_with('.'))
     })
 }
@@ -203,6 +204,21 @@ fn bounce_reason(r: &Recipient, format: &str, family: Option<&str>) -> &'static 
         // exist: the sender may not post, the recipient (the group) is not judged.
         return "rejected";
     }
+    if r.kind == Kind::Bounce
+        && let Some(c) = r.status_comment.as_deref()
+    {
+        let c = crate::text::lower(c);
+        if let Some(name) = TABLES
+            .status_comment_reasons
+            .iter()
+            .find(|(p, _)| c.contains(p.as_str()))
+            .and_then(|(_, n)| intern(n))
+        {
+            // The reporting MTA's own reading in the Status comment
+            // (`status_comment_reasons` in data/sisimai.toml).
+            return name;
+        }
+    }
     let from_text = r
         .verdict
         .as_ref()
@@ -291,9 +307,9 @@ fn bounce_reason(r: &Recipient, format: &str, family: Option<&str>) -> &'static 
             || family.is_some_and(|f| SELF_STATED_FORMATS.contains(&f));
         if command == Some("DATA")
             && !r.status.as_deref().is_some_and(is_specific_status)
-            && r.remote_mta.as_deref().is_some_and(|h| {
-                host_in(h, &TABLES.data_unknown_user_rejected_hosts)
-            })
+            && r.remote_mta
+                .as_deref()
+                .is_some_and(|h| host_in(h, &TABLES.data_unknown_user_rejected_hosts))
         {
             // A provider whose after-DATA "Unknown user" refuses the sender
             // (`data_unknown_user_rejected_hosts` in data/sisimai.toml).

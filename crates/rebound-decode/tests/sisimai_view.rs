@@ -182,3 +182,17 @@ fn docomos_unknown_user_after_data_is_a_refusal_of_the_sender() {
     );
     assert_eq!(one(&m), ("filtered".into(), false, "5.0.0".into()));
 }
+
+#[test]
+fn a_status_comment_saying_the_mailbox_is_disabled_is_sisimais_suspend() {
+    let diag = "Diagnostic-Code: smtp;550 5.2.1 <rcpt@example.com>... User Unknown";
+    let m = dsn(
+        "Delivery failed.",
+        &format!("Status: 5.2.1 (mailbox disabled, not accepting messages)\r\n{diag}"),
+    );
+    assert_eq!(one(&m), ("suspend".into(), false, "5.2.1".into()));
+    // Without the comment the remote reply's words decide (an unknown user not
+    // refused at RCPT: filtered).
+    let m = dsn("Delivery failed.", &format!("Status: 5.2.1\r\n{diag}"));
+    assert_eq!(one(&m).0, "filtered");
+}

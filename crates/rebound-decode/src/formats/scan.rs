@@ -339,13 +339,29 @@ mod tests {
         let t = "   ----- Transcript of session follows -----\nWhile talking to mx.example.edu:\n>>> MAIL From:<sender@example.jp>\n<<< 550 Insecure Mail Relay\n554 <a@example.edu>... Remote protocol error\n550 example.or.jp (smtp)... 550 Host unknown\n554 <b@example.or.jp>... 550 Host unknown (Authoritative answer from name server)\n421 example.org (smtp)... Deferred: Connection timed out\n";
         let r = scan(t, &[]);
         assert_eq!(r.len(), 2);
-        assert!(r[0].diagnostic.contains("Insecure Mail Relay"), "{}", r[0].diagnostic);
-        assert!(!r[0].diagnostic.contains("Host unknown"), "{}", r[0].diagnostic);
-        assert!(r[1].diagnostic.starts_with("550 example.or.jp"), "{}", r[1].diagnostic);
+        assert!(
+            r[0].diagnostic.contains("Insecure Mail Relay"),
+            "{}",
+            r[0].diagnostic
+        );
+        assert!(
+            !r[0].diagnostic.contains("Host unknown"),
+            "{}",
+            r[0].diagnostic
+        );
+        assert!(
+            r[1].diagnostic.starts_with("550 example.or.jp"),
+            "{}",
+            r[1].diagnostic
+        );
         assert!(!r[1].diagnostic.contains("Deferred"), "{}", r[1].diagnostic);
         let t = "   ----- Transcript of session follows -----\nmail.local: unknown user: kijitora\n554 <kijitora@example.net>... Service unavailable\n";
         let r = scan(t, &[]);
-        assert!(r[0].diagnostic.starts_with("mail.local: unknown user"), "{}", r[0].diagnostic);
+        assert!(
+            r[0].diagnostic.starts_with("mail.local: unknown user"),
+            "{}",
+            r[0].diagnostic
+        );
     }
 
     #[test]
