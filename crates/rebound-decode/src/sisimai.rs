@@ -18,6 +18,7 @@ struct Tables {
     routing_phrases: Vec<String>,
     expiry_phrases: Vec<String>,
     data_unknown_user_rejected_hosts: Vec<String>,
+    self_stated_reporting_hosts: Vec<String>,
     status_comment_reasons: HashMap<String, String>,
     status: HashMap<String, String>,
     refined: HashMap<String, String>,
@@ -304,7 +305,10 @@ fn bounce_reason(r: &Recipient, format: &str, family: Option<&str>) -> &'static 
             || matches!(status_subject(r), Some(1) | Some(5))
             || (names_address_refused(&r.diagnostic) && status_subject(r) != Some(7));
         let self_stated = SELF_STATED_FORMATS.contains(&format)
-            || family.is_some_and(|f| SELF_STATED_FORMATS.contains(&f));
+            || family.is_some_and(|f| SELF_STATED_FORMATS.contains(&f))
+            || r.reporting_mta
+                .as_deref()
+                .is_some_and(|h| host_in(h, &TABLES.self_stated_reporting_hosts));
         if command == Some("DATA")
             && !r.status.as_deref().is_some_and(is_specific_status)
             && r.remote_mta

@@ -196,3 +196,19 @@ fn a_status_comment_saying_the_mailbox_is_disabled_is_sisimais_suspend() {
     let m = dsn("Delivery failed.", &format!("Status: 5.2.1\r\n{diag}"));
     assert_eq!(one(&m).0, "filtered");
 }
+
+#[test]
+fn an_unknown_user_relayed_by_messagelabs_stands() {
+    let fields = "Status: 5.0.0\r\nDiagnostic-Code: smtp; 550 rcpt@example.com... No such user";
+    let m = String::from_utf8(dsn("Delivery failed.", fields)).unwrap();
+    let by_messagelabs = m.replace(
+        "Reporting-MTA: dns; mx.example.net",
+        "Reporting-MTA: dns; server-1.bemta-2.messagelabs.com",
+    );
+    assert_eq!(
+        one(by_messagelabs.as_bytes()),
+        ("userunknown".into(), true, "5.0.0".into())
+    );
+    // Reported by another host, with no refused command named: a filter's.
+    assert_eq!(one(m.as_bytes()).0, "filtered");
+}
