@@ -438,3 +438,33 @@ mod by_reason {
         );
     }
 }
+
+/// Rules whose Sisimai name differs from their reason's default: the verdict stays
+/// Rebound's, only the Sisimai name follows Sisimai's provider table.
+mod sisimai_names {
+    use super::*;
+
+    #[track_caller]
+    fn sisimai(reply: &str, host: Option<&str>) -> &'static str {
+        Classifier::builtin()
+            .classify(
+                &Reply::parse(reply).with_host(host),
+                &mut Scratch::default(),
+            )
+            .sisimai_reason
+    }
+
+    #[test]
+    fn orange_code_505_is_sisimais_system_error_and_our_reputation_refusal() {
+        let r = "421 4.2.0 Service refuse. Veuillez essayer plus tard. Service refused, please try later. OFR005_505 [505]";
+        check_host(
+            r,
+            Some("smtp-in.orange.fr"),
+            "soft sender_reputation sender keep",
+        );
+        assert_eq!(sisimai(r, Some("smtp-in.orange.fr")), "systemerror");
+        // Another Orange code keeps the reputation refusal's Sisimai name.
+        let r = "421 mwinf5c40 ME Service refuse. Veuillez essayer plus tard. Service refused, please try later. OFR_999 [999]";
+        assert_eq!(sisimai(r, Some("smtp-in.orange.fr")), "blocked");
+    }
+}

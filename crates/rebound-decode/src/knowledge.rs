@@ -344,6 +344,8 @@ pub const SMTP_COMMAND_PHRASES: &[(&str, &[&str])] = &[
         &[
             "after end of data",
             "end of data command",
+            // Postfix wraps its report lines: "(in reply to end of DATA\n    command)".
+            "in reply to end of data",
             "after data",
             "following data command",
             "did not like our final data",

@@ -129,6 +129,10 @@ pub struct Recipient {
     pub action: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The words a DSN's `Status` field adds to its code (`5.2.1 (mailbox disabled,
+    /// not accepting messages)`): the reporting MTA's own reading of the failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_comment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_code: Option<u16>,
     pub diagnostic: String,
@@ -163,6 +167,7 @@ impl Recipient {
             original_recipient: None,
             action: None,
             status: None,
+            status_comment: None,
             reply_code: None,
             diagnostic: String::new(),
             diagnostic_type: None,

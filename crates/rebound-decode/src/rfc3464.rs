@@ -164,9 +164,8 @@ pub fn parse(dsn: &str) -> Vec<Recipient> {
                 .unwrap_or_default()
                 .to_ascii_lowercase()
         });
-        let status = get(&fs, "status")
-            .or_else(|| get(&message_fields, "status"))
-            .and_then(status_in);
+        let status_field = get(&fs, "status").or_else(|| get(&message_fields, "status"));
+        let status = status_field.and_then(status_in);
         let (dtype, diag) =
             match get(&fs, "diagnostic-code").or_else(|| get(&message_fields, "diagnostic-code")) {
                 Some(d) => split_type(d),
@@ -177,6 +176,7 @@ pub fn parse(dsn: &str) -> Vec<Recipient> {
         r.original_recipient = orig_r.filter(|o| Some(o) != final_r.as_ref());
         r.action = action;
         r.status = status;
+        r.status_comment = status_field.and_then(status_comment);
         r.diagnostic = diag;
         r.diagnostic_type = dtype;
         r.remote_mta = get(&fs, "remote-mta")
@@ -264,6 +264,14 @@ pub fn status_in(s: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The comment of a `Status` value (`5.2.1 (mailbox disabled)` → `mailbox disabled`).
+fn status_comment(s: &str) -> Option<String> {
+    let open = s.find('(')?;
+    let inner = s[open + 1..].trim_end();
+    let inner = inner.strip_suffix(')').unwrap_or(inner).trim();
+    (!inner.is_empty()).then(|| inner.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,10 +283,19 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].recipient, "a@example.com");
         assert_eq!(r[0].status.as_deref(), Some("5.1.1"));
+        assert_eq!(r[0].status_comment, None);
         assert_eq!(r[0].remote_mta.as_deref(), Some("mx.example.com"));
         assert_eq!(r[0].reporting_mta.as_deref(), Some("mx.example.jp"));
         assert_eq!(r[0].diagnostic_type.as_deref(), Some("smtp"));
         assert_eq!(r[1].kind, Kind::Delay);
+        let r = parse(
+            "Final-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.2.1 (mailbox disabled, not accepting messages)\n",
+        );
+        assert_eq!(r[0].status.as_deref(), Some("5.2.1"));
+        assert_eq!(
+            r[0].status_comment.as_deref(),
+            Some("mailbox disabled, not accepting messages")
+        );
     }
 
     #[test]

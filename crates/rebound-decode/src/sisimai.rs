@@ -17,6 +17,9 @@ struct Tables {
     hard_reasons: Vec<String>,
     routing_phrases: Vec<String>,
     expiry_phrases: Vec<String>,
+    data_unknown_user_rejected_hosts: Vec<String>,
+    self_stated_reporting_hosts: Vec<String>,
+    status_comment_reasons: HashMap<String, String>,
     status: HashMap<String, String>,
     refined: HashMap<String, String>,
 }
@@ -34,6 +37,7 @@ static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
         .status
         .values()
         .chain(t.refined.keys())
+        .chain(t.status_comment_reasons.values())
         .chain(&t.hard_reasons)
     {
         if !v.iter().any(|x| x == n) {
@@ -72,6 +76,18 @@ pub fn before_expiry(diag: &str) -> Option<&str> {
         .min()?;
     let head = diag.get(..at)?.trim();
     (!head.is_empty()).then_some(head)
+}
+
+/// Whether a host name is one of `hosts` or within one of them (`a.example.jp` is
+/// within `example.jp`), ignoring case and a trailing dot.
+fn host_in(host: &str, hosts: &[String]) -> bool {
+    let h = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    let h = h.split_whitespace().next().unwrap_or_default();
+    hosts.iter().any(|d| {
+        h == d.as_str()
+            || h.strip_suffix(d.as_str())
+                .is_some_and(|rest| rest.ends_with('.'))
+    })
 }
 
 /// Formats whose report states the failure in the MTA's own words rather than relaying
@@ -189,6 +205,21 @@ fn bounce_reason(r: &Recipient, format: &str, family: Option<&str>) -> &'static 
         // exist: the sender may not post, the recipient (the group) is not judged.
         return "rejected";
     }
+    if r.kind == Kind::Bounce
+        && let Some(c) = r.status_comment.as_deref()
+    {
+        let c = crate::text::lower(c);
+        if let Some(name) = TABLES
+            .status_comment_reasons
+            .iter()
+            .find(|(p, _)| c.contains(p.as_str()))
+            .and_then(|(_, n)| intern(n))
+        {
+            // The reporting MTA's own reading in the Status comment
+            // (`status_comment_reasons` in data/sisimai.toml).
+            return name;
+        }
+    }
     let from_text = r
         .verdict
         .as_ref()
@@ -256,17 +287,38 @@ fn bounce_reason(r: &Recipient, format: &str, family: Option<&str>) -> &'static 
         // RCPT: the address was accepted and the message was refused later, by a
         // filter. Confirmation is an X.1.x / X.5.x status, a mailbox provider's own
         // documented unknown-user reply, or a report in the MTA's own words.
-        let provider_says = r.verdict.as_ref().is_some_and(|v| {
-            v.evidence
-                .origin
-                .as_deref()
-                .is_some_and(|o| o.starts_with("providers.toml"))
-        });
+        //
+        // Sisimai takes a provider's wording as the provider's only where the reply
+        // came from the provider's server (its per-host tables); a provider's sentence
+        // quoted without the server's reply code ("The email account that you tried to
+        // reach does not exist." in a relay's report, X2's "This user doesn't have a
+        // ... account") is read by the generic rule and, not refused at RCPT, is
+        // `filtered`. The reply code is the mark of the server's own reply.
+        let provider_says = r.reply_code.is_some()
+            && r.verdict.as_ref().is_some_and(|v| {
+                v.evidence
+                    .origin
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("providers.toml"))
+            });
         let confirmed = provider_says
             || matches!(status_subject(r), Some(1) | Some(5))
             || (names_address_refused(&r.diagnostic) && status_subject(r) != Some(7));
         let self_stated = SELF_STATED_FORMATS.contains(&format)
-            || family.is_some_and(|f| SELF_STATED_FORMATS.contains(&f));
+            || family.is_some_and(|f| SELF_STATED_FORMATS.contains(&f))
+            || r.reporting_mta
+                .as_deref()
+                .is_some_and(|h| host_in(h, &TABLES.self_stated_reporting_hosts));
+        if command == Some("DATA")
+            && !r.status.as_deref().is_some_and(is_specific_status)
+            && r.remote_mta
+                .as_deref()
+                .is_some_and(|h| host_in(h, &TABLES.data_unknown_user_rejected_hosts))
+        {
+            // A provider whose after-DATA "Unknown user" refuses the sender
+            // (`data_unknown_user_rejected_hosts` in data/sisimai.toml).
+            return "rejected";
+        }
         if command == Some("DATA") || (!confirmed && !self_stated) {
             return "filtered";
         }
@@ -304,7 +356,16 @@ pub fn delivery_status(r: &Recipient) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::names_address_refused;
+    use super::{host_in, names_address_refused};
+
+    #[test]
+    fn a_host_is_in_a_domain_at_a_label_boundary() {
+        let hosts = vec!["docomo.ne.jp".to_string()];
+        assert!(host_in("mfsmax.docomo.ne.jp", &hosts));
+        assert!(host_in("DOCOMO.ne.jp.", &hosts));
+        assert!(!host_in("notdocomo.ne.jp", &hosts));
+        assert!(!host_in("docomo.ne.jp.example.com", &hosts));
+    }
 
     #[test]
     fn a_reply_about_one_address_names_it() {

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 /// Floors, in percent of expected recipients.
 const FLOOR_FOUND: f64 = 99.5;
-const FLOOR_REASON: f64 = 95.0;
-const FLOOR_HARDBOUNCE: f64 = 97.8;
-const FLOOR_STATUS: f64 = 95.9;
+const FLOOR_REASON: f64 = 97.6;
+const FLOOR_HARDBOUNCE: f64 = 99.2;
+const FLOOR_STATUS: f64 = 96.7;
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")

@@ -150,3 +150,65 @@ Apple Mail sent this email to unsubscribe from the message.\r\n";
     assert_eq!(r.feedback_type.as_deref(), Some("opt-out"));
     assert_eq!(r.sisimai.reason, "feedback");
 }
+
+#[test]
+fn a_providers_sentence_without_its_servers_reply_code_is_filtered() {
+    // Quoted by a relay without the provider's reply: Sisimai's generic reading.
+    let m = dsn(
+        "Delivery failed.",
+        "Status: 5.0.0\r\nDiagnostic-Code: The email account that you tried to reach does not exist.",
+    );
+    assert_eq!(one(&m), ("filtered".into(), false, "5.0.0".into()));
+    // The provider's own reply, with its code: the provider's word stands.
+    let m = dsn(
+        "Delivery failed.",
+        "Status: 5.0.0\r\nDiagnostic-Code: smtp; 550 The email account that you tried to reach does not exist.",
+    );
+    assert_eq!(one(&m), ("userunknown".into(), true, "5.0.0".into()));
+}
+
+#[test]
+fn docomos_unknown_user_after_data_is_a_refusal_of_the_sender() {
+    let human = "<rcpt@example.com>: host mfsmax.docomo.ne.jp[192.0.2.240] said:\r\n    550 Unknown user rcpt@example.com (in reply to end of DATA\r\n    command)";
+    let m = dsn(
+        human,
+        "Status: 5.0.0\r\nRemote-MTA: dns; mfsmax.docomo.ne.jp\r\nDiagnostic-Code: smtp; 550 Unknown user rcpt@example.com",
+    );
+    assert_eq!(one(&m), ("rejected".into(), false, "5.0.0".into()));
+    // Another host's unknown user after DATA is a filter's.
+    let m = dsn(
+        &human.replace("mfsmax.docomo.ne.jp", "mx.example.com"),
+        "Status: 5.0.0\r\nRemote-MTA: dns; mx.example.com\r\nDiagnostic-Code: smtp; 550 Unknown user rcpt@example.com",
+    );
+    assert_eq!(one(&m), ("filtered".into(), false, "5.0.0".into()));
+}
+
+#[test]
+fn a_status_comment_saying_the_mailbox_is_disabled_is_sisimais_suspend() {
+    let diag = "Diagnostic-Code: smtp;550 5.2.1 <rcpt@example.com>... User Unknown";
+    let m = dsn(
+        "Delivery failed.",
+        &format!("Status: 5.2.1 (mailbox disabled, not accepting messages)\r\n{diag}"),
+    );
+    assert_eq!(one(&m), ("suspend".into(), false, "5.2.1".into()));
+    // Without the comment the remote reply's words decide (an unknown user not
+    // refused at RCPT: filtered).
+    let m = dsn("Delivery failed.", &format!("Status: 5.2.1\r\n{diag}"));
+    assert_eq!(one(&m).0, "filtered");
+}
+
+#[test]
+fn an_unknown_user_relayed_by_messagelabs_stands() {
+    let fields = "Status: 5.0.0\r\nDiagnostic-Code: smtp; 550 rcpt@example.com... No such user";
+    let m = String::from_utf8(dsn("Delivery failed.", fields)).unwrap();
+    let by_messagelabs = m.replace(
+        "Reporting-MTA: dns; mx.example.net",
+        "Reporting-MTA: dns; server-1.bemta-2.messagelabs.com",
+    );
+    assert_eq!(
+        one(by_messagelabs.as_bytes()),
+        ("userunknown".into(), true, "5.0.0".into())
+    );
+    // Reported by another host, with no refused command named: a filter's.
+    assert_eq!(one(m.as_bytes()).0, "filtered");
+}

@@ -61,15 +61,27 @@ pub fn scan_as(report: &str, exclude: &[String], kind: Kind) -> Vec<Recipient> {
             .get(k + 1)
             .map_or(lines.len(), |n| n.0)
             .min(i + 1 + MAX_BLOCK_LINES);
+        let prev_end = if k == 0 { 0 } else { starts[k - 1].0 + 1 };
         let mut block: Vec<&str> = Vec::new();
+        let transcript = is_transcript_verdict(inline);
+        if transcript {
+            // Sendmail's transcript closes each recipient's session with its verdict
+            // line (`554 <user@example.org>... Service unavailable`); the lines before
+            // it, back to the previous recipient or to the "while talking to" line,
+            // say why (`mail.local: unknown user: user`, the remote `<<<` reply); the
+            // lines after it are another session's (the next recipient's, or another
+            // host's deferral).
+            block.extend(transcript_session(&lines[prev_end..*i]));
+        }
         if !inline.is_empty() {
             block.push(inline.as_str());
         }
-        block.extend(lines[i + 1..end].iter().copied());
+        if !transcript {
+            block.extend(lines[i + 1..end].iter().copied());
+        }
         let mut diag = pick_error(&block);
         if diag.is_empty() {
             // The error came first (Notes: the reason, then the address).
-            let prev_end = if k == 0 { 0 } else { starts[k - 1].0 + 1 };
             let before: Vec<&str> = lines[prev_end..*i]
                 .iter()
                 .rev()
@@ -85,7 +97,6 @@ pub fn scan_as(report: &str, exclude: &[String], kind: Kind) -> Vec<Recipient> {
             // The recipient is named in a list of the message's details (James,
             // carriers' MMS gateways) after the error: take the nearest paragraph
             // before it that holds an error code.
-            let prev_end = if k == 0 { 0 } else { starts[k - 1].0 + 1 };
             if let Some(p) = lines[prev_end..*i]
                 .split(|l| l.trim().is_empty())
                 .rev()
@@ -111,6 +122,34 @@ pub fn scan_as(report: &str, exclude: &[String], kind: Kind) -> Vec<Recipient> {
         out[0].diagnostic = report_error(report);
     }
     out
+}
+
+/// Whether a recipient line is a Sendmail transcript's verdict on the recipient:
+/// a reply code, the address, `...` and the error (`554 <user@example.org>... error`).
+fn is_transcript_verdict(line: &str) -> bool {
+    let t = line.trim_start();
+    let b = t.as_bytes();
+    b.len() > 4
+        && b[..3].iter().all(u8::is_ascii_digit)
+        && matches!(b[0], b'4' | b'5')
+        && b[3] == b' '
+        && t.contains("...")
+}
+
+/// The lines of a Sendmail transcript that lead up to a recipient's verdict line:
+/// the contiguous non-blank lines just before it, from the last "while talking to"
+/// line among them if there is one.
+fn transcript_session<'a>(before: &[&'a str]) -> Vec<&'a str> {
+    let from = before
+        .iter()
+        .rposition(|l| l.trim().is_empty())
+        .map_or(0, |p| p + 1);
+    let run = &before[from..];
+    let start = run
+        .iter()
+        .rposition(|l| l.to_ascii_lowercase().contains("while talking to"))
+        .unwrap_or(0);
+    run[start..].to_vec()
 }
 
 /// Undoes forwarding quotation (`> `) so that a forwarded report still reads.
@@ -293,6 +332,36 @@ mod tests {
         assert_eq!(r[0].recipient, "kijitora@example.jp");
         assert!(r[0].diagnostic.contains("550 5.1.1"));
         assert!(r[1].diagnostic.contains("no mailbox"));
+    }
+
+    #[test]
+    fn a_sendmail_verdict_line_takes_the_session_before_it() {
+        let t = "   ----- Transcript of session follows -----\nWhile talking to mx.example.edu:\n>>> MAIL From:<sender@example.jp>\n<<< 550 Insecure Mail Relay\n554 <a@example.edu>... Remote protocol error\n550 example.or.jp (smtp)... 550 Host unknown\n554 <b@example.or.jp>... 550 Host unknown (Authoritative answer from name server)\n421 example.org (smtp)... Deferred: Connection timed out\n";
+        let r = scan(t, &[]);
+        assert_eq!(r.len(), 2);
+        assert!(
+            r[0].diagnostic.contains("Insecure Mail Relay"),
+            "{}",
+            r[0].diagnostic
+        );
+        assert!(
+            !r[0].diagnostic.contains("Host unknown"),
+            "{}",
+            r[0].diagnostic
+        );
+        assert!(
+            r[1].diagnostic.starts_with("550 example.or.jp"),
+            "{}",
+            r[1].diagnostic
+        );
+        assert!(!r[1].diagnostic.contains("Deferred"), "{}", r[1].diagnostic);
+        let t = "   ----- Transcript of session follows -----\nmail.local: unknown user: kijitora\n554 <kijitora@example.net>... Service unavailable\n";
+        let r = scan(t, &[]);
+        assert!(
+            r[0].diagnostic.starts_with("mail.local: unknown user"),
+            "{}",
+            r[0].diagnostic
+        );
     }
 
     #[test]
