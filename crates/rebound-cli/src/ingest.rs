@@ -96,7 +96,7 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
                 Err(why) => ing.reject(line_no, why),
             }
         }
-        if batch.len() >= BATCH {
+        if batch.len() >= BATCH.min(ing.store.max_batch()) {
             ing.commit(&mut batch, args.ack)?;
         }
     }

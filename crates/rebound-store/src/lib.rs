@@ -56,6 +56,11 @@ pub trait Store: Send {
     /// Appends events in one transaction, in order, and folds each into its address's
     /// and domain's state. Unknown tenants fail the whole batch.
     fn append(&mut self, batch: &[Record]) -> Result<Vec<Appended>>;
+    /// The most records an [`append`](Store::append) should be given at once.
+    /// PostgreSQL takes an advisory lock per address of a batch, and its lock table
+    /// (64 per connection by default) refused batches of 100,000 ("out of shared
+    /// memory"); SQLite has no such limit and writes far less in large batches.
+    fn max_batch(&self) -> usize;
     /// An address's history in (at, id) order: the order it is folded in.
     fn history(
         &mut self,
@@ -109,6 +114,9 @@ pub trait Store: Send {
 macro_rules! store_via_tx {
     ($ty:ty) => {
         impl $crate::Store for $ty {
+            fn max_batch(&self) -> usize {
+                <$ty>::MAX_BATCH
+            }
             fn create_tenant(&mut self, t: &$crate::Tenant) -> $crate::Result<()> {
                 self.tx(|tx| $crate::ops::create_tenant(tx, t))
             }

@@ -33,6 +33,9 @@ pub struct PgStore {
 const SCHEMA_LOCK: i64 = 0x7265_626f_756e_6400;
 
 impl PgStore {
+    /// Records per append at most (an advisory lock per address; see `Store::max_batch`).
+    pub const MAX_BATCH: usize = 10_000;
+
     /// Connects (`postgres://user@host:port/db?options=...`) and creates the schema if
     /// it is missing.
     pub fn connect(url: &str) -> Result<PgStore> {

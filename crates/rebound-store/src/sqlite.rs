@@ -21,6 +21,9 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Records per append at most (no lock per address; see `Store::max_batch`).
+    pub const MAX_BATCH: usize = 100_000;
+
     /// Opens (creating if needed) `<dir>/rebound.db`.
     pub fn open_dir(dir: &Path) -> Result<SqliteStore> {
         std::fs::create_dir_all(dir).map_err(|e| {
