@@ -250,28 +250,29 @@ impl<V> KeyTable<V> {
     }
 }
 
-/// The first two bytes of open-ended stems: ASCII letters and digits, so seven bits
-/// each make a 16,384-bit set.
-struct StemPairs(Box<[u64; 256]>);
+/// The first two bytes of open-ended stems (ASCII letters and digits), a bit per
+/// pair: the two bytes read as one little-endian number with their top bits cleared
+/// index a 32,768-bit set, so the test is one load, one mask and one bit test.
+struct StemPairs(Box<[u64; 512]>);
 
 impl Default for StemPairs {
     fn default() -> StemPairs {
-        StemPairs(Box::new([0u64; 256]))
+        StemPairs(Box::new([0u64; 512]))
     }
 }
 
 impl StemPairs {
     #[inline]
-    fn bit(a: u8, b: u8) -> usize {
-        ((a as usize & 0x7f) << 7) | (b as usize & 0x7f)
+    fn bit(two: u16) -> usize {
+        (two & 0x7f7f) as usize
     }
     fn insert(&mut self, a: u8, b: u8) {
-        let i = Self::bit(a, b);
+        let i = Self::bit(u16::from_le_bytes([a, b]));
         self.0[i >> 6] |= 1 << (i & 63);
     }
     #[inline]
-    fn contains(&self, a: u8, b: u8) -> bool {
-        let i = Self::bit(a, b);
+    fn contains(&self, two: u16) -> bool {
+        let i = Self::bit(two);
         self.0[i >> 6] >> (i & 63) & 1 != 0
     }
 }
@@ -728,7 +729,11 @@ impl Matcher {
             if self.filter.may_contain(h) {
                 regexes |= self.word_hits(padded, bytes, runs, r, hits);
             }
-            if i - start >= 3 && self.stem_pairs.contains(bytes[start], bytes[start + 1]) {
+            // `padded` goes on past every run, so the two bytes are there.
+            let two = padded
+                .get(start..start + 2)
+                .map_or(0, |w| u16::from_le_bytes([w[0], w[1]]));
+            if i - start >= 3 && self.stem_pairs.contains(two) {
                 self.stem_hits(bytes, start, hits);
             }
         }
