@@ -466,6 +466,9 @@ pub(crate) struct Matcher {
     stem_pairs: StemPairs,
     /// The hashes of every key of `words` (first words).
     filter: KeyFilter,
+    /// The hashes of the pair keys of `words`: most words that begin a pair are
+    /// followed by some other word, and this ends those look-ups without a probe.
+    pair_filter: KeyFilter,
     /// The automaton over the fragments that are not indexed, and their ids.
     ac: Option<AhoCorasick>,
     ac_ids: Vec<u32>,
@@ -562,6 +565,7 @@ impl Matcher {
         let mut stems: FxHashMap<u64, Vec<Stem>> = FxHashMap::default();
         let mut stem_pairs = StemPairs::default();
         let mut filter = KeyFilter::new();
+        let mut pair_filter = KeyFilter::new();
         let mut ac_frags = Vec::new();
         let mut ac_ids = Vec::new();
         let mut ac_ascii = false;
@@ -583,7 +587,9 @@ impl Matcher {
                 let key = match pair {
                     Some(&(s2, e2)) => {
                         words.entry(first).or_default().has_pairs = true;
-                        pair_hash(first, &b[e..s2], key_hash(&b[s2..e2]))
+                        let key = pair_hash(first, &b[e..s2], key_hash(&b[s2..e2]));
+                        pair_filter.insert(key);
+                        key
                     }
                     None => first,
                 };
@@ -655,6 +661,7 @@ impl Matcher {
             stems: KeyTable::from_map(stems),
             stem_pairs,
             filter,
+            pair_filter,
             ac,
             ac_ids,
             ac_ascii,
@@ -689,7 +696,9 @@ impl Matcher {
             && let Some(&(s2, _, h2)) = runs.get(r + 1)
             && let sep = &bytes[i..s2 as usize]
             && (sep == b" " || sep.is_ascii())
-            && let Some(pair) = self.words.get(pair_hash(h, sep, h2))
+            && let pair = pair_hash(h, sep, h2)
+            && self.pair_filter.may_contain(pair)
+            && let Some(pair) = self.words.get(pair)
         {
             push_candidates(&pair.cands, padded, bytes, start, hits);
         }
