@@ -172,6 +172,14 @@ const fn mix(h: u64, v: u64) -> u64 {
     x ^ (x >> 29)
 }
 
+/// The key of a small number (such as a packed status code) in a [`KeyTable`]. `mix`
+/// is a bijection (a multiply by an odd constant, then an xor-shift), so distinct
+/// numbers get distinct keys.
+#[inline]
+pub(crate) fn number_key(n: u64) -> u64 {
+    mix(seed(0), n)
+}
+
 /// The key of a word pair: the two words' hashes and the separator between them
 /// (nearly always one space, whose hash is a constant), so the text side combines
 /// hashes it already has.
@@ -190,7 +198,7 @@ const SPACE_HASH: u64 = mix(seed(1), b' ' as u64);
 
 /// A read-only map from key hashes to values: open addressing with linear probing at
 /// a quarter full, so a look-up is one or two compares. Keys are already good hashes.
-struct KeyTable<V> {
+pub(crate) struct KeyTable<V> {
     keys: Box<[u64]>,
     slots: Box<[u32]>,
     values: Vec<V>,
@@ -198,7 +206,7 @@ struct KeyTable<V> {
 }
 
 impl<V> KeyTable<V> {
-    fn from_map(map: FxHashMap<u64, V>) -> KeyTable<V> {
+    pub(crate) fn from_map(map: FxHashMap<u64, V>) -> KeyTable<V> {
         let size = (map.len() * 4).next_power_of_two().max(16);
         let mut keys = vec![0u64; size].into_boxed_slice();
         let mut slots = vec![0u32; size].into_boxed_slice();
@@ -234,7 +242,7 @@ impl<V> KeyTable<V> {
     }
 
     #[inline]
-    fn get(&self, k: u64) -> Option<&V> {
+    pub(crate) fn get(&self, k: u64) -> Option<&V> {
         let k = Self::nonzero(k);
         let mut i = Self::home(k, self.mask);
         loop {
