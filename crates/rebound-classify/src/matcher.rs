@@ -321,7 +321,10 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
         ..
     } = scratch;
     runs.clear();
-    *ascii = text.is_ascii();
+    // Classifying the bytes also tells whether they are all ASCII.
+    let b = text.as_bytes();
+    let n = b.len();
+    *ascii = classes.fill(b);
     if !*ascii {
         crate::reply::normalize(text, out);
         find_runs(out, runs);
@@ -332,9 +335,6 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
     // The output is the input with a few edits: white space that is not one plain
     // space is folded, and code tokens (`550-5.1.1`) are dropped. Only the places
     // where an edit may be needed are visited; the text between them is copied whole.
-    let b = text.as_bytes();
-    let n = b.len();
-    classes.fill(b);
     out.clear();
     out.reserve(n + PAD);
     let mut p = 0; // input consumed up to here
