@@ -17,8 +17,8 @@ pub mod reply;
 pub mod ruleset;
 mod scan;
 
-use matcher::{KeyTable, Matcher};
 pub use matcher::Scratch;
+use matcher::{KeyTable, Matcher};
 use rebound_vocab::{Category, Reason, Scope};
 pub use reply::Reply;
 use ruleset::{CodeEntry, Conclusion, Rule, RuleError, Strength};
