@@ -17,8 +17,8 @@ pub mod reply;
 pub mod ruleset;
 mod scan;
 
-use matcher::Matcher;
 pub use matcher::Scratch;
+use matcher::{KeyTable, Matcher};
 use rebound_vocab::{Category, Reason, Scope};
 pub use reply::Reply;
 use ruleset::{CodeEntry, Conclusion, Rule, RuleError, Strength};
@@ -197,8 +197,10 @@ pub struct Classifier {
     labels: Labels,
     rules: Vec<Rule>,
     matcher: Matcher,
-    /// Keyed by (class, subject, detail); class 0 stands for `X`.
-    status: FxHashMap<(u8, u16, u16), CodeEntry>,
+    /// Keyed by [`status_number`] of (class, subject, detail); class 0 stands for
+    /// `X`. An open-addressing table of plain integer keys: up to three look-ups per
+    /// reply, each a multiply and a compare or two.
+    status: KeyTable<CodeEntry>,
     reply: FxHashMap<u16, CodeEntry>,
 }
 
@@ -277,11 +279,15 @@ impl Classifier {
             class4: "class 4".into(),
             class5: "class 5".into(),
         };
+        let status = status
+            .into_iter()
+            .map(|((c, s, d), e)| (status_number(c, s, d), e))
+            .collect();
         Ok(Classifier {
             labels,
             rules,
             matcher,
-            status,
+            status: KeyTable::from_map(status),
             reply,
         })
     }
@@ -425,10 +431,18 @@ impl Classifier {
             detail,
         } = status;
         self.status
-            .get(&(class, subject, detail))
-            .or_else(|| self.status.get(&(0, subject, detail)))
-            .or_else(|| self.status.get(&(0, subject, 0)))
+            .get(status_number(class, subject, detail))
+            .or_else(|| self.status.get(status_number(0, subject, detail)))
+            .or_else(|| self.status.get(status_number(0, subject, 0)))
     }
+}
+
+/// The key of a status code in the table: its three numbers packed (the parts have at
+/// most three digits, so ten bits each are enough) and mixed into a table key.
+/// Distinct codes have distinct keys; the only two keys a table merges are 0 and 1,
+/// which no code's key is (a test checks every packed value).
+fn status_number(class: u8, subject: u16, detail: u16) -> u64 {
+    matcher::number_key((class as u64) << 20 | (subject as u64) << 10 | detail as u64)
 }
 
 /// `5.7.1` → (5, 7, 1); `X.7.1` → (0, 7, 1). Read byte by byte: it runs once per
@@ -551,6 +565,12 @@ fn conditions_hold(rule: &Rule, reply: &Reply<'_>, host: Option<&str>, text: &[u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_status_code_has_a_key_the_table_merges() {
+        // Classes 0-9, subjects and details 0-999 pack into 24 bits.
+        assert!((0..1u64 << 24).all(|n| matcher::number_key(n) > 1));
+    }
 
     #[test]
     fn status_patterns_match_by_component() {

@@ -172,6 +172,14 @@ const fn mix(h: u64, v: u64) -> u64 {
     x ^ (x >> 29)
 }
 
+/// The key of a small number (such as a packed status code) in a [`KeyTable`]. `mix`
+/// is a bijection (a multiply by an odd constant, then an xor-shift), so distinct
+/// numbers get distinct keys.
+#[inline]
+pub(crate) fn number_key(n: u64) -> u64 {
+    mix(seed(0), n)
+}
+
 /// The key of a word pair: the two words' hashes and the separator between them
 /// (nearly always one space, whose hash is a constant), so the text side combines
 /// hashes it already has.
@@ -190,7 +198,7 @@ const SPACE_HASH: u64 = mix(seed(1), b' ' as u64);
 
 /// A read-only map from key hashes to values: open addressing with linear probing at
 /// a quarter full, so a look-up is one or two compares. Keys are already good hashes.
-struct KeyTable<V> {
+pub(crate) struct KeyTable<V> {
     keys: Box<[u64]>,
     slots: Box<[u32]>,
     values: Vec<V>,
@@ -198,7 +206,7 @@ struct KeyTable<V> {
 }
 
 impl<V> KeyTable<V> {
-    fn from_map(map: FxHashMap<u64, V>) -> KeyTable<V> {
+    pub(crate) fn from_map(map: FxHashMap<u64, V>) -> KeyTable<V> {
         let size = (map.len() * 4).next_power_of_two().max(16);
         let mut keys = vec![0u64; size].into_boxed_slice();
         let mut slots = vec![0u32; size].into_boxed_slice();
@@ -234,7 +242,7 @@ impl<V> KeyTable<V> {
     }
 
     #[inline]
-    fn get(&self, k: u64) -> Option<&V> {
+    pub(crate) fn get(&self, k: u64) -> Option<&V> {
         let k = Self::nonzero(k);
         let mut i = Self::home(k, self.mask);
         loop {
@@ -250,28 +258,29 @@ impl<V> KeyTable<V> {
     }
 }
 
-/// The first two bytes of open-ended stems: ASCII letters and digits, so seven bits
-/// each make a 16,384-bit set.
-struct StemPairs(Box<[u64; 256]>);
+/// The first two bytes of open-ended stems (ASCII letters and digits), a bit per
+/// pair: the two bytes read as one little-endian number with their top bits cleared
+/// index a 32,768-bit set, so the test is one load, one mask and one bit test.
+struct StemPairs(Box<[u64; 512]>);
 
 impl Default for StemPairs {
     fn default() -> StemPairs {
-        StemPairs(Box::new([0u64; 256]))
+        StemPairs(Box::new([0u64; 512]))
     }
 }
 
 impl StemPairs {
     #[inline]
-    fn bit(a: u8, b: u8) -> usize {
-        ((a as usize & 0x7f) << 7) | (b as usize & 0x7f)
+    fn bit(two: u16) -> usize {
+        (two & 0x7f7f) as usize
     }
     fn insert(&mut self, a: u8, b: u8) {
-        let i = Self::bit(a, b);
+        let i = Self::bit(u16::from_le_bytes([a, b]));
         self.0[i >> 6] |= 1 << (i & 63);
     }
     #[inline]
-    fn contains(&self, a: u8, b: u8) -> bool {
-        let i = Self::bit(a, b);
+    fn contains(&self, two: u16) -> bool {
+        let i = Self::bit(two);
         self.0[i >> 6] >> (i & 63) & 1 != 0
     }
 }
@@ -312,7 +321,10 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
         ..
     } = scratch;
     runs.clear();
-    *ascii = text.is_ascii();
+    // Classifying the bytes also tells whether they are all ASCII.
+    let b = text.as_bytes();
+    let n = b.len();
+    *ascii = classes.fill(b);
     if !*ascii {
         crate::reply::normalize(text, out);
         find_runs(out, runs);
@@ -323,9 +335,6 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
     // The output is the input with a few edits: white space that is not one plain
     // space is folded, and code tokens (`550-5.1.1`) are dropped. Only the places
     // where an edit may be needed are visited; the text between them is copied whole.
-    let b = text.as_bytes();
-    let n = b.len();
-    classes.fill(b);
     out.clear();
     out.reserve(n + PAD);
     let mut p = 0; // input consumed up to here
@@ -465,6 +474,9 @@ pub(crate) struct Matcher {
     stem_pairs: StemPairs,
     /// The hashes of every key of `words` (first words).
     filter: KeyFilter,
+    /// The hashes of the pair keys of `words`: most words that begin a pair are
+    /// followed by some other word, and this ends those look-ups without a probe.
+    pair_filter: KeyFilter,
     /// The automaton over the fragments that are not indexed, and their ids.
     ac: Option<AhoCorasick>,
     ac_ids: Vec<u32>,
@@ -561,6 +573,7 @@ impl Matcher {
         let mut stems: FxHashMap<u64, Vec<Stem>> = FxHashMap::default();
         let mut stem_pairs = StemPairs::default();
         let mut filter = KeyFilter::new();
+        let mut pair_filter = KeyFilter::new();
         let mut ac_frags = Vec::new();
         let mut ac_ids = Vec::new();
         let mut ac_ascii = false;
@@ -582,7 +595,9 @@ impl Matcher {
                 let key = match pair {
                     Some(&(s2, e2)) => {
                         words.entry(first).or_default().has_pairs = true;
-                        pair_hash(first, &b[e..s2], key_hash(&b[s2..e2]))
+                        let key = pair_hash(first, &b[e..s2], key_hash(&b[s2..e2]));
+                        pair_filter.insert(key);
+                        key
                     }
                     None => first,
                 };
@@ -654,6 +669,7 @@ impl Matcher {
             stems: KeyTable::from_map(stems),
             stem_pairs,
             filter,
+            pair_filter,
             ac,
             ac_ids,
             ac_ascii,
@@ -688,7 +704,9 @@ impl Matcher {
             && let Some(&(s2, _, h2)) = runs.get(r + 1)
             && let sep = &bytes[i..s2 as usize]
             && (sep == b" " || sep.is_ascii())
-            && let Some(pair) = self.words.get(pair_hash(h, sep, h2))
+            && let pair = pair_hash(h, sep, h2)
+            && self.pair_filter.may_contain(pair)
+            && let Some(pair) = self.words.get(pair)
         {
             push_candidates(&pair.cands, padded, bytes, start, hits);
         }
@@ -728,7 +746,11 @@ impl Matcher {
             if self.filter.may_contain(h) {
                 regexes |= self.word_hits(padded, bytes, runs, r, hits);
             }
-            if i - start >= 3 && self.stem_pairs.contains(bytes[start], bytes[start + 1]) {
+            // `padded` goes on past every run, so the two bytes are there.
+            let two = padded
+                .get(start..start + 2)
+                .map_or(0, |w| u16::from_le_bytes([w[0], w[1]]));
+            if i - start >= 3 && self.stem_pairs.contains(two) {
                 self.stem_hits(bytes, start, hits);
             }
         }

@@ -24,14 +24,18 @@ pub(crate) struct Classes {
 }
 
 impl Classes {
-    /// Classifies `text` into `self`, reusing its memory.
-    pub fn fill(&mut self, text: &[u8]) {
+    /// Classifies `text` into `self`, reusing its memory; whether `text` is all
+    /// ASCII (asked in the same pass, so the caller need not ask it of every byte
+    /// again). The classes of text that is not ASCII are of no use.
+    pub fn fill(&mut self, text: &[u8]) -> bool {
         for v in [&mut self.space, &mut self.plain, &mut self.lead] {
             v.clear();
         }
+        let mut high = 0u64;
         let mut words = text.chunks_exact(64);
         for w in &mut words {
             let m = word_masks(w);
+            high |= m[3];
             self.push(m);
         }
         // The last, partial word is padded with spaces; there is always one, so
@@ -39,10 +43,12 @@ impl Classes {
         let rest = words.remainder();
         let mut last = [b' '; 64];
         last[..rest.len()].copy_from_slice(rest);
-        self.push(word_masks(&last));
+        let m = word_masks(&last);
+        self.push(m);
+        (high | m[3]) == 0
     }
 
-    fn push(&mut self, m: [u64; 3]) {
+    fn push(&mut self, m: [u64; 4]) {
         self.space.push(m[0]);
         self.plain.push(m[1]);
         self.lead.push(m[2]);
@@ -55,16 +61,18 @@ impl Classes {
     }
 }
 
-/// The three classes of 64 bytes, one bit per byte: space, plain, lead.
+/// The classes of 64 bytes, one bit per byte: space, plain, lead, and bytes that are
+/// not ASCII.
 #[inline]
-fn word_masks(bytes: &[u8]) -> [u64; 3] {
-    let mut out = [0u64; 3];
+fn word_masks(bytes: &[u8]) -> [u64; 4] {
+    let mut out = [0u64; 4];
     for (k, block) in bytes.chunks_exact(16).enumerate() {
         let m = block_masks(block.try_into().unwrap_or(&[b' '; 16]));
         let shift = 16 * k;
         out[0] |= (m.space as u64) << shift;
         out[1] |= (m.plain as u64) << shift;
         out[2] |= (m.lead as u64) << shift;
+        out[3] |= (m.high as u64) << shift;
     }
     out
 }
@@ -155,6 +163,8 @@ struct Masks {
     space: u16,
     plain: u16,
     lead: u16,
+    /// Bytes of 0x80 and above: not ASCII.
+    high: u16,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -187,6 +197,7 @@ fn block_masks(block: &[u8; 16]) -> Masks {
             space: _mm_movemask_epi8(space) as u16,
             plain: _mm_movemask_epi8(plain) as u16,
             lead: _mm_movemask_epi8(lead) as u16,
+            high: _mm_movemask_epi8(x) as u16,
         }
     }
 }
@@ -198,11 +209,13 @@ fn block_masks(block: &[u8; 16]) -> Masks {
         space: 0,
         plain: 0,
         lead: 0,
+        high: 0,
     };
     for (j, &c) in block.iter().enumerate() {
         m.space |= (c.is_ascii_whitespace() as u16) << j;
         m.plain |= ((c == b' ') as u16) << j;
         m.lead |= ((c.is_ascii_digit() || c == b'#') as u16) << j;
+        m.high |= ((c >= 0x80) as u16) << j;
     }
     m
 }
@@ -252,9 +265,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn classes_agree_with_the_byte_predicates(text in proptest::collection::vec(0u8..128, 0..300)) {
+        fn classes_agree_with_the_byte_predicates(text in proptest::collection::vec(0u8..128, 0..300), high in proptest::option::of((0usize..300, 128u8..=255))) {
+            let mut text = text;
+            if let Some((at, b)) = high && at < text.len() {
+                text[at] = b;
+            }
             let mut c = Classes::default();
-            c.fill(&text);
+            prop_assert_eq!(c.fill(&text), text.is_ascii());
             for (i, &b) in text.iter().enumerate() {
                 prop_assert_eq!(bit(&c.space, i), b.is_ascii_whitespace(), "space at {}", i);
                 prop_assert_eq!(bit(&c.plain, i), b == b' ', "plain at {}", i);
