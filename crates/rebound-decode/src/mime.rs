@@ -149,10 +149,17 @@ pub const READ_HEADERS: &[&str] = &[
 ];
 
 fn is_read_header(name: &str) -> bool {
-    READ_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+    is_read_header_name(name.as_bytes())
+}
+
+/// [`is_read_header`] of a raw field name (a name that is not UTF-8 is none of them).
+fn is_read_header_name(name: &[u8]) -> bool {
+    READ_HEADERS
+        .iter()
+        .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
         || knowledge::AUTOREPLY_HEADERS
             .iter()
-            .any(|(h, _)| h.eq_ignore_ascii_case(name))
+            .any(|(h, _)| h.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// The longest report text looked at, in bytes. Real reports are a few kilobytes; the
@@ -265,12 +272,15 @@ impl View {
             }
         }
         for f in &head.fields {
-            let name = std::str::from_utf8(f.name(original)).unwrap_or_default();
-            let delivered = name.eq_ignore_ascii_case("Delivered-To")
-                || name.eq_ignore_ascii_case("X-Original-To");
-            if !delivered && !is_read_header(name) {
+            // Names are compared as bytes: most fields are none of these, and a name
+            // that equals one ignoring ASCII case is ASCII.
+            let raw_name = f.name(original);
+            let delivered = raw_name.eq_ignore_ascii_case(b"Delivered-To")
+                || raw_name.eq_ignore_ascii_case(b"X-Original-To");
+            if !delivered && !is_read_header_name(raw_name) {
                 continue;
             }
+            let name = std::str::from_utf8(raw_name).unwrap_or_default();
             let Some(value) = f.value(original) else {
                 continue;
             };

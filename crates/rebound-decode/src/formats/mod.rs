@@ -27,7 +27,13 @@ pub fn looks_like_report(view: &View) -> bool {
     let local = from.split('@').next().unwrap_or_default();
     if knowledge::BOUNCE_SENDERS
         .iter()
-        .any(|s| local == *s || local.starts_with(&format!("{s}-")) || local.ends_with(s))
+        .any(|s| {
+            local == *s
+                || local
+                    .strip_prefix(s)
+                    .is_some_and(|rest| rest.starts_with('-'))
+                || local.ends_with(s)
+        })
     {
         return true;
     }
