@@ -504,10 +504,9 @@ fn looks_like_headers(t: &str) -> bool {
     }
     fields >= 3
         && t.lines().take(30).any(|l| {
-            let l = l.to_ascii_lowercase();
-            l.starts_with("received:")
-                || l.starts_with("message-id:")
-                || l.starts_with("return-path:")
+            text::starts_with_ci(l, "received:")
+                || text::starts_with_ci(l, "message-id:")
+                || text::starts_with_ci(l, "return-path:")
         })
 }
 
