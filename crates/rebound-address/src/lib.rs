@@ -60,45 +60,79 @@ fn plain_email(s: &[u8]) -> bool {
     if s.len() > 254 {
         return false;
     }
-    let Some(at) = s.iter().position(|&b| b == b'@') else {
-        return false;
-    };
-    let (local, domain) = (&s[..at], &s[at + 1..]);
-    if local.is_empty() || local.len() > 64 || domain.len() > 253 {
-        return false;
-    }
+    // The local part, up to the first `@`: atext and single dots, not at an end.
+    let mut i = 0;
     let mut prev = b'.';
-    for &b in local {
-        if b >= 128 || !ATEXT[b as usize] || (b == b'.' && prev == b'.') {
+    loop {
+        let Some(&b) = s.get(i) else { return false };
+        if b == b'@' {
+            break;
+        }
+        if CLASS[b as usize] & LOCAL == 0 || (b == b'.' && prev == b'.') {
             return false;
         }
         prev = b;
+        i += 1;
     }
-    if prev == b'.' {
+    if i == 0 || i > 64 || prev == b'.' {
         return false;
     }
-    let (mut labels, mut start) = (0, 0);
-    for i in 0..=domain.len() {
-        let b = domain.get(i).copied().unwrap_or(b'.');
+    // The domain: two or more host-name labels, the last not all digits.
+    let domain = &s[i + 1..];
+    if domain.len() > 253 {
+        return false;
+    }
+    let (mut labels, mut start, mut digits) = (0, 0, true);
+    for (j, &b) in domain.iter().enumerate() {
+        let c = CLASS[b as usize];
         if b == b'.' {
-            let l = &domain[start..i];
-            if l.is_empty()
-                || l.len() > 63
-                || l[0] == b'-'
-                || l[l.len() - 1] == b'-'
-                || (l.len() >= 4 && l[..4].eq_ignore_ascii_case(b"xn--"))
-            {
+            if !label_ok(&domain[start..j]) {
                 return false;
             }
             labels += 1;
-            start = i + 1;
-        } else if !(b.is_ascii_alphanumeric() || b == b'-') {
+            start = j + 1;
+            digits = true;
+        } else if c & HOST == 0 {
             return false;
+        } else {
+            digits &= c & DIGIT != 0;
         }
     }
-    let last = &domain[domain.iter().rposition(|&b| b == b'.').map_or(0, |i| i + 1)..];
-    labels >= 2 && !last.iter().all(u8::is_ascii_digit)
+    label_ok(&domain[start..]) && labels >= 1 && !digits
 }
+
+/// A host-name label the plain path takes as it is: 1 to 63 bytes, no hyphen at
+/// either end, not an IDNA `xn--` label (those go the full way to be checked).
+fn label_ok(l: &[u8]) -> bool {
+    !l.is_empty()
+        && l.len() <= 63
+        && l[0] != b'-'
+        && l[l.len() - 1] != b'-'
+        && !(l.len() >= 4 && l[..4].eq_ignore_ascii_case(b"xn--"))
+}
+
+/// Byte classes of the plain path, one table lookup per byte.
+const LOCAL: u8 = 1;
+const HOST: u8 = 2;
+const DIGIT: u8 = 4;
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if ATEXT[b] {
+            t[b] |= LOCAL;
+        }
+        if c.is_ascii_alphanumeric() || c == b'-' {
+            t[b] |= HOST;
+        }
+        if c.is_ascii_digit() {
+            t[b] |= DIGIT;
+        }
+        b += 1;
+    }
+    t
+};
 
 /// The general path: brackets, `mailto:`, quoted and UTF-8 local parts, IDNA.
 fn full_email(input: &str, out: &mut String) -> Result<(), Invalid> {

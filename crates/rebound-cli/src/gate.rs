@@ -13,13 +13,13 @@
 //! history: the stored state already holds every event ingested, including any
 //! dated after `--at`. Tests and what-if checks move time forward, which is exact.
 
-use crate::lines::{next_line, stdin_would_block};
+use crate::lines::{read_line_blocks, stdin_would_block};
 use crate::store::{ChannelArg, at_or_now};
 use anyhow::Result;
 use rebound_pipeline::gate::Gate;
-use rebound_store::{Channel, Sends, Skip, Store};
+use rebound_store::{Channel, Packer, Sends, Skip, Store};
 use std::collections::BTreeMap;
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -98,26 +98,15 @@ impl Pending {
     }
 }
 
-/// Lines per part of the list handed to a decider.
-const CHUNK: usize = 4096;
+/// Bytes per part of the list handed to a decider (some four thousand lines).
+const CHUNK: usize = 128 << 10;
 
-/// A part of the list as read: its lines, each ended by a line feed, and whether
+/// A part of the list as read: whole lines, each ended by a line feed, and whether
 /// input paused after it (so what is decided so far should be committed and
 /// printed now, not when a batch fills).
 struct Chunk {
     lines: Vec<u8>,
-    count: usize,
     pause: bool,
-}
-
-impl Chunk {
-    fn new() -> Chunk {
-        Chunk {
-            lines: Vec::with_capacity(CHUNK * 40),
-            count: 0,
-            pause: false,
-        }
-    }
 }
 
 /// How a decider thread reaches the gate: alone and in order when decisions
@@ -136,8 +125,16 @@ fn decide_chunk(
     decide: &mut dyn FnMut(&str, &mut String) -> Result<(), rebound_policy::SkipReason>,
 ) {
     let mut address = String::new();
-    for line in chunk.lines.split(|&b| b == b'\n') {
-        let raw = String::from_utf8_lossy(line);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', &chunk.lines) {
+        let line = &chunk.lines[start..end];
+        start = end + 1;
+        // Valid UTF-8 is the rule; checking it whole is several times cheaper
+        // than the lossy decoder's walk, which runs only on the exception.
+        let raw = match std::str::from_utf8(line) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(line),
+        };
         let recipient = raw.trim();
         if recipient.is_empty() {
             continue;
@@ -160,37 +157,6 @@ fn decide_chunk(
             }
         }
     }
-}
-
-/// Reads standard input into chunks of whole lines for `send`, in order; a chunk
-/// ends early when input would block. Stops when `send` refuses (a failed writer).
-fn read_chunks(mut send: impl FnMut(Chunk) -> bool) -> Result<()> {
-    let mut reader = BufReader::with_capacity(1 << 16, io::stdin().lock());
-    let mut buf = Vec::new();
-    let mut chunk = Chunk::new();
-    let mut ok = true;
-    loop {
-        let more = next_line(&mut reader, &mut buf, || {
-            if ok && chunk.count > 0 && stdin_would_block() {
-                chunk.pause = true;
-                ok = send(std::mem::replace(&mut chunk, Chunk::new()));
-            }
-        })?;
-        if !ok || !more {
-            break;
-        }
-        chunk.lines.extend_from_slice(&buf);
-        chunk.lines.push(b'\n');
-        chunk.count += 1;
-        if chunk.count >= CHUNK && !send(std::mem::replace(&mut chunk, Chunk::new())) {
-            return Ok(());
-        }
-    }
-    if ok && chunk.count > 0 {
-        chunk.pause = true;
-        send(chunk);
-    }
-    Ok(())
 }
 
 pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
@@ -237,7 +203,10 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
             to_deciders.push(tx_chunk);
             from_deciders.push(rx_batch);
             let fresh = &fresh;
-            handles.push(scope.spawn(move || {
+            handles.push(scope.spawn(move || -> Result<()> {
+                // Each decider compresses its own batches' sends: it is most of
+                // what recording a send costs, and the writer is one thread.
+                let mut packer = Packer::new()?;
                 for chunk in rx_chunk {
                     let mut batch = fresh();
                     batch.out.reserve(chunk.lines.len() * 2);
@@ -256,10 +225,12 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
                             })
                         }
                     }
+                    batch.sends.seal(&mut packer)?;
                     if tx_batch.send((batch, chunk.pause)).is_err() {
-                        return;
+                        return Ok(());
                     }
                 }
+                Ok(())
             }));
         }
         let sends = empty.clone();
@@ -274,7 +245,7 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
             let mut next = 0;
             while let Ok((mut b, pause)) = from_deciders[next % from_deciders.len()].recv() {
                 next += 1;
-                pending.sends.append(&mut b.sends);
+                pending.sends.append(&mut b.sends)?;
                 for (reason, n) in b.skips {
                     *pending.skips.entry(reason).or_default() += n;
                 }
@@ -287,22 +258,34 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
             pending.write(store, template, &mut w)
         });
         let mut n = 0;
-        let read = read_chunks(|c| {
-            let ok = to_deciders[n % to_deciders.len()].send(c).is_ok();
-            n += 1;
-            ok
-        });
+        let read = read_line_blocks(
+            io::stdin().lock(),
+            CHUNK,
+            stdin_would_block,
+            |lines, pause| {
+                let ok = to_deciders[n % to_deciders.len()]
+                    .send(Chunk { lines, pause })
+                    .is_ok();
+                n += 1;
+                ok
+            },
+        );
         drop(to_deciders);
-        let decided = handles.into_iter().all(|h| h.join().is_ok());
+        let mut decided = Ok(());
+        for h in handles {
+            let r = h
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("a decider thread panicked")));
+            if decided.is_ok() {
+                decided = r;
+            }
+        }
         // The writer's error (a failed commit, a closed stdout) explains a stop
         // better than the read that noticed it.
         writer
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the writer thread panicked")))?;
-        anyhow::ensure!(
-            decided,
-            "a decider thread panicked; the list was not fully decided"
-        );
+        decided.map_err(|e| e.context("the list was not fully decided"))?;
         read?;
         Ok(ExitCode::SUCCESS)
     })

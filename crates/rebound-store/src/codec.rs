@@ -239,18 +239,18 @@ pub(crate) fn fnv(parts: &[&[u8]]) -> i64 {
     h as i64
 }
 
-/// The stored form of a `sends` row's addresses: joined by line feeds, then
-/// compressed (zstd level 1). Why: a gate run records every send, and writing the
-/// raw addresses made the disk, not the decisions, the limit (1M sends: 2.0 s with
-/// raw text, most of it waiting on writes). A list of common names at common
-/// mailbox domains shrank 3.7-fold at this level.
-pub(crate) fn pack_sends(joined: &str) -> Result<Vec<u8>> {
-    zstd::bulk::compress(joined.as_bytes(), 1)
-        .map_err(|e| crate::Error::Backend(format!("compressing sends: {e}")))
-}
-
+/// The stored form of a `sends` row's addresses is [`Sends::packed`](crate::Sends::packed):
+/// zstd frames whose contents, in a row, are the addresses each ended by a line
+/// feed (rows written before frames were sealed per part hold one frame of
+/// addresses joined by line feeds; both read alike). Why compressed: a gate run
+/// records every send, and writing the raw addresses made the disk, not the
+/// decisions, the limit (1M sends: 2.0 s with raw text, most of it waiting on
+/// writes).
 /// The addresses of a stored `sends` row, unpacked.
 pub(crate) fn unpack_sends(blob: &[u8]) -> Result<Vec<String>> {
+    if blob.is_empty() {
+        return Ok(Vec::new());
+    }
     let raw = zstd::stream::decode_all(blob)
         .map_err(|e| crate::Error::Backend(format!("stored sends are corrupt: {e}")))?;
     let text = String::from_utf8(raw)

@@ -27,8 +27,8 @@ mod tx;
 pub use error::{Error, Result};
 pub use keys::{ApiKey, MAX_KEY_LEN, Submission};
 pub use model::{
-    Appended, Campaign, Channel, Detail, GateSnapshot, Mark, OutcomeCount, PackedState, Record,
-    Report, Sends, Skip, StoredRecord, Tenant,
+    Appended, Campaign, Channel, Detail, GateSnapshot, Mark, OutcomeCount, PackedState, Packer,
+    Record, Report, Sends, Skip, StoredRecord, Tenant,
 };
 pub use postgres::PgStore;
 pub use rebound_policy::{AddressState, DomainState, Ts};

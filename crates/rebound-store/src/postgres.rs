@@ -55,7 +55,7 @@ impl PgStore {
                 )?;
                 tx.execute(
                     "INSERT INTO sends (tenant, campaign, channel, at, count, addresses) VALUES ($1, $2, $3, $4, $5, $6)",
-                    &[&s.tenant, &s.campaign, &s.channel.as_str(), &s.at, &(s.len() as i64), &pack_sends(s.joined())?],
+                    &[&s.tenant, &s.campaign, &s.channel.as_str(), &s.at, &(s.len() as i64), &&*s.packed()?],
                 )?;
             }
             tx.batch_execute("DROP TABLE attempts")?;
@@ -481,7 +481,7 @@ impl Tx for PgTx<'_> {
         }
         self.execute(
             "INSERT INTO sends (tenant, campaign, channel, at, count, addresses) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&s.tenant, &s.campaign, &s.channel.as_str(), &s.at, &(s.len() as i64), &pack_sends(s.joined())?],
+            &[&s.tenant, &s.campaign, &s.channel.as_str(), &s.at, &(s.len() as i64), &&*s.packed()?],
         )?;
         Ok(())
     }

@@ -427,7 +427,7 @@ impl Tx for SqliteTx<'_, '_> {
         self.0.prepare_cached(
             "INSERT INTO sends (tenant, campaign, channel, at, count, addresses) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(params![s.tenant, s.campaign, s.channel.as_str(), s.at, s.len() as i64, pack_sends(s.joined())?])?;
+        .execute(params![s.tenant, s.campaign, s.channel.as_str(), s.at, s.len() as i64, &*s.packed()?])?;
         Ok(())
     }
 
