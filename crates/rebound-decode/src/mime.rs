@@ -11,6 +11,7 @@ use crate::head;
 use crate::knowledge;
 use crate::text;
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// The one message parser, built once: it parses only the header fields the decoder
@@ -323,14 +324,14 @@ impl View {
         for (i, part) in msg.parts.iter().enumerate() {
             let (ctype, subtype) = match part.content_type() {
                 Some(ct) if ct.ctype().eq_ignore_ascii_case(HIDDEN_TYPE) => (
-                    "message".to_string(),
-                    ct.subtype().unwrap_or_default().to_ascii_lowercase(),
+                    Cow::Borrowed("message"),
+                    lower_cow(ct.subtype().unwrap_or_default()),
                 ),
                 Some(ct) => (
-                    ct.ctype().to_ascii_lowercase(),
-                    ct.subtype().unwrap_or_default().to_ascii_lowercase(),
+                    lower_cow(ct.ctype()),
+                    lower_cow(ct.subtype().unwrap_or_default()),
                 ),
-                None => ("text".to_string(), "plain".to_string()),
+                None => (Cow::Borrowed("text"), Cow::Borrowed("plain")),
             };
             match &part.body {
                 PartType::Multipart(_) => {}
@@ -342,7 +343,7 @@ impl View {
                 }
                 _ => {
                     let bytes = part.contents();
-                    match (ctype.as_str(), subtype.as_str()) {
+                    match (&*ctype, &*subtype) {
                         ("message", "delivery-status")
                         | ("message", "global-delivery-status")
                         | ("text", "delivery-status") => {
@@ -446,6 +447,16 @@ impl View {
             break;
         }
         lowers
+    }
+}
+
+/// `s` in ASCII lower case, copied only if it has an upper-case letter (mail-parser
+/// gives media types in lower case already).
+fn lower_cow(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
     }
 }
 
