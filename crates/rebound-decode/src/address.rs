@@ -23,9 +23,25 @@ fn is_domain_char(b: u8) -> bool {
 
 /// Every address-looking token in `s`, in order.
 pub fn find_all(s: &str) -> Vec<Found<'_>> {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
+    let mut out: Vec<Found<'_>> = Vec::new();
     let mut from = 0;
+    while let Some((found, next)) = next_candidate(s, from) {
+        from = next;
+        // "user@host" inside a URL or a message-id ("<id@host>") is still returned; the
+        // callers decide by position. Skip the obviously not-an-address: an IPv6 zone.
+        if out.last().is_some_and(|prev| prev.end > found.start) {
+            continue;
+        }
+        from = found.end.max(from);
+        out.push(found);
+    }
+    out
+}
+
+/// The next address-looking token at or after `from` (each `@` tried in turn), and
+/// where to look for the one after it (just past its `@`).
+fn next_candidate(s: &str, mut from: usize) -> Option<(Found<'_>, usize)> {
+    let b = s.as_bytes();
     while let Some(off) = memchr::memchr(b'@', &b[from..]) {
         let at = from + off;
         from = at + 1;
@@ -58,27 +74,19 @@ pub fn find_all(s: &str) -> Vec<Found<'_>> {
         if !domain.contains('.') || domain.starts_with('.') || domain.contains("..") {
             continue;
         }
-        // "user@host" inside a URL or a message-id ("<id@host>") is still returned; the
-        // callers decide by position. Skip the obviously not-an-address: an IPv6 zone.
-        if let Some(prev) = out.last()
-            && let Found { end: pend, .. } = prev
-            && *pend > start
-        {
-            continue;
-        }
-        out.push(Found {
+        let found = Found {
             start,
             end,
             addr: &s[start..end],
-        });
-        from = end.max(from);
+        };
+        return Some((found, from));
     }
-    out
+    None
 }
 
-/// The first address in `s`.
+/// The first address in `s` (the first of [`find_all`], found without the others).
 pub fn first(s: &str) -> Option<&str> {
-    find_all(s).first().map(|f| f.addr)
+    next_candidate(s, 0).map(|(f, _)| f.addr)
 }
 
 /// Normalises an address for output: trimmed, without brackets or quotes around it,
@@ -96,7 +104,13 @@ pub fn normalize(s: &str) -> Option<String> {
     if local.is_empty() || domain.is_empty() {
         return None;
     }
-    Some(format!("{local}@{}", domain.to_ascii_lowercase()))
+    let mut out = String::with_capacity(found.len());
+    out.push_str(local);
+    out.push('@');
+    let at = out.len();
+    out.push_str(domain);
+    out[at..].make_ascii_lowercase();
+    Some(out)
 }
 
 /// Whether two addresses are the same mailbox (case-insensitive).
@@ -106,9 +120,9 @@ pub fn same(a: &str, b: &str) -> bool {
 
 /// Decodes the `xtext` encoding of RFC 3461 (`+2B` is `+`) and the `\x{HHHH}`
 /// escapes of RFC 6533's `utf-8` address type.
-pub fn decode_xtext(s: &str) -> String {
+pub fn decode_xtext(s: &str) -> std::borrow::Cow<'_, str> {
     if memchr::memchr2(b'+', b'\\', s.as_bytes()).is_none() {
-        return s.to_string();
+        return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -136,7 +150,7 @@ pub fn decode_xtext(s: &str) -> String {
         out.push(ch);
         rest = &rest[ch.len_utf8()..];
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -349,11 +349,15 @@ fn finish_with(
         {
             r.status = Some(q.to_string());
         }
-        if r.remote_mta.is_none() {
-            r.remote_mta = text::host_in(&r.diagnostic);
-        }
-        if r.smtp_command.is_none() {
-            r.smtp_command = formats::smtp_command(&r.diagnostic).or(report_command);
+        if r.remote_mta.is_none() || r.smtp_command.is_none() {
+            // Both are read from the diagnostic in lower case: lowered once.
+            let lower = text::lower(&r.diagnostic);
+            if r.remote_mta.is_none() {
+                r.remote_mta = text::host_in_lower(&lower);
+            }
+            if r.smtp_command.is_none() {
+                r.smtp_command = formats::smtp_command_lower(&lower).or(report_command);
+            }
         }
         if matches!(r.kind, Kind::Bounce | Kind::Delay | Kind::Delivered) {
             let reply = Reply::from_parts(r.reply_code, r.status.as_deref(), &r.diagnostic)

@@ -11,6 +11,7 @@ use crate::head;
 use crate::knowledge;
 use crate::text;
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// The one message parser, built once: it parses only the header fields the decoder
@@ -149,10 +150,17 @@ pub const READ_HEADERS: &[&str] = &[
 ];
 
 fn is_read_header(name: &str) -> bool {
-    READ_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+    is_read_header_name(name.as_bytes())
+}
+
+/// [`is_read_header`] of a raw field name (a name that is not UTF-8 is none of them).
+fn is_read_header_name(name: &[u8]) -> bool {
+    READ_HEADERS
+        .iter()
+        .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
         || knowledge::AUTOREPLY_HEADERS
             .iter()
-            .any(|(h, _)| h.eq_ignore_ascii_case(name))
+            .any(|(h, _)| h.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// The longest report text looked at, in bytes. Real reports are a few kilobytes; the
@@ -265,12 +273,15 @@ impl View {
             }
         }
         for f in &head.fields {
-            let name = std::str::from_utf8(f.name(original)).unwrap_or_default();
-            let delivered = name.eq_ignore_ascii_case("Delivered-To")
-                || name.eq_ignore_ascii_case("X-Original-To");
-            if !delivered && !is_read_header(name) {
+            // Names are compared as bytes: most fields are none of these, and a name
+            // that equals one ignoring ASCII case is ASCII.
+            let raw_name = f.name(original);
+            let delivered = raw_name.eq_ignore_ascii_case(b"Delivered-To")
+                || raw_name.eq_ignore_ascii_case(b"X-Original-To");
+            if !delivered && !is_read_header_name(raw_name) {
                 continue;
             }
+            let name = std::str::from_utf8(raw_name).unwrap_or_default();
             let Some(value) = f.value(original) else {
                 continue;
             };
@@ -313,14 +324,14 @@ impl View {
         for (i, part) in msg.parts.iter().enumerate() {
             let (ctype, subtype) = match part.content_type() {
                 Some(ct) if ct.ctype().eq_ignore_ascii_case(HIDDEN_TYPE) => (
-                    "message".to_string(),
-                    ct.subtype().unwrap_or_default().to_ascii_lowercase(),
+                    Cow::Borrowed("message"),
+                    lower_cow(ct.subtype().unwrap_or_default()),
                 ),
                 Some(ct) => (
-                    ct.ctype().to_ascii_lowercase(),
-                    ct.subtype().unwrap_or_default().to_ascii_lowercase(),
+                    lower_cow(ct.ctype()),
+                    lower_cow(ct.subtype().unwrap_or_default()),
                 ),
-                None => ("text".to_string(), "plain".to_string()),
+                None => (Cow::Borrowed("text"), Cow::Borrowed("plain")),
             };
             match &part.body {
                 PartType::Multipart(_) => {}
@@ -332,7 +343,7 @@ impl View {
                 }
                 _ => {
                     let bytes = part.contents();
-                    match (ctype.as_str(), subtype.as_str()) {
+                    match (&*ctype, &*subtype) {
                         ("message", "delivery-status")
                         | ("message", "global-delivery-status")
                         | ("text", "delivery-status") => {
@@ -439,6 +450,16 @@ impl View {
     }
 }
 
+/// `s` in ASCII lower case, copied only if it has an upper-case letter (mail-parser
+/// gives media types in lower case already).
+fn lower_cow(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// Where the first returned-message boundary phrase starts its line, in a text in
 /// lower case ([`text::lower`] keeps the text's offsets).
 fn boundary_line(lower: &str) -> Option<usize> {
@@ -494,10 +515,9 @@ fn looks_like_headers(t: &str) -> bool {
     }
     fields >= 3
         && t.lines().take(30).any(|l| {
-            let l = l.to_ascii_lowercase();
-            l.starts_with("received:")
-                || l.starts_with("message-id:")
-                || l.starts_with("return-path:")
+            text::starts_with_ci(l, "received:")
+                || text::starts_with_ci(l, "message-id:")
+                || text::starts_with_ci(l, "return-path:")
         })
 }
 

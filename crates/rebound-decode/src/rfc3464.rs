@@ -229,16 +229,20 @@ pub fn kind_of(action: Option<&str>, status: Option<&str>) -> Kind {
 
 /// `rfc822; user@example.com` → `user@example.com` (xtext and `\x{..}` decoded).
 fn recipient_value(v: &str) -> Option<String> {
-    let raw = after_type(v);
-    let decoded = address::decode_xtext(&raw);
+    let decoded = address::decode_xtext(after_type_str(v));
     address::normalize(&decoded)
 }
 
 /// The value after a `type;` prefix, trimmed.
 fn after_type(v: &str) -> String {
+    after_type_str(v).to_string()
+}
+
+/// [`after_type`] without the copy.
+fn after_type_str(v: &str) -> &str {
     match v.split_once(';') {
-        Some((t, rest)) if t.len() < 12 && !t.contains('@') => rest.trim().to_string(),
-        _ => v.trim().to_string(),
+        Some((t, rest)) if t.len() < 12 && !t.contains('@') => rest.trim(),
+        _ => v.trim(),
     }
 }
 

@@ -259,21 +259,28 @@ pub fn fields(s: &str) -> Vec<(usize, &str, std::borrow::Cow<'_, str>)> {
 pub fn squash(s: &str) -> String {
     if s.is_ascii() {
         // What `split_whitespace` splits on, in ASCII.
-        let mut out = Vec::with_capacity(s.len());
-        let mut gap = false;
-        for &b in s.as_bytes() {
-            if matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ') {
-                gap = !out.is_empty();
-            } else {
-                if gap {
-                    out.push(b' ');
-                    gap = false;
+        let is_space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ');
+        let b = s.as_bytes();
+        let mut out = String::with_capacity(s.len());
+        let mut i = 0;
+        // Each word is copied whole, with one space before it unless it is the first.
+        while i < b.len() {
+            while i < b.len() && is_space(b[i]) {
+                i += 1;
+            }
+            let start = i;
+            while i < b.len() && !is_space(b[i]) {
+                i += 1;
+            }
+            if start < i {
+                if !out.is_empty() {
+                    out.push(' ');
                 }
-                out.push(b);
+                // ASCII: every offset is a character boundary.
+                out.push_str(&s[start..i]);
             }
         }
-        // Bytes of an ASCII string.
-        return String::from_utf8(out).unwrap_or_default();
+        return out;
     }
     let mut out = String::with_capacity(s.len());
     for w in s.split_whitespace() {
@@ -288,7 +295,11 @@ pub fn squash(s: &str) -> String {
 /// The first host name (`a.b.c`) named after "host" in an MTA's prose, e.g.
 /// `host mx.example.jp [192.0.2.1] said:` or `remote host mx.example.jp`.
 pub fn host_in(s: &str) -> Option<String> {
-    let l = lower(s);
+    host_in_lower(&lower(s))
+}
+
+/// [`host_in`] of a text already lowered by [`lower`].
+pub fn host_in_lower(l: &str) -> Option<String> {
     for key in ["host ", "host: ", "server ", "by "] {
         let mut from = 0;
         while let Some(i) = memchr::memmem::find(&l.as_bytes()[from..], key.as_bytes()) {

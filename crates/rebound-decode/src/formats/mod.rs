@@ -25,10 +25,13 @@ pub use scan::scan_text;
 pub fn looks_like_report(view: &View) -> bool {
     let from = text::lower(&view.from_addr);
     let local = from.split('@').next().unwrap_or_default();
-    if knowledge::BOUNCE_SENDERS
-        .iter()
-        .any(|s| local == *s || local.starts_with(&format!("{s}-")) || local.ends_with(s))
-    {
+    if knowledge::BOUNCE_SENDERS.iter().any(|s| {
+        local == *s
+            || local
+                .strip_prefix(s)
+                .is_some_and(|rest| rest.starts_with('-'))
+            || local.ends_with(s)
+    }) {
         return true;
     }
     let name = text::lower(&view.from_name);
