@@ -3,7 +3,7 @@
 //!
 //! Lines are validated one by one (a bad line is rejected with its number and
 //! reason, the others go on) and stored in batches, one transaction each, of at most
-//! `BATCH` lines, or fewer when standard input would block: a slow producer's lines
+//! the store's `max_batch` lines, or fewer when standard input would block: a slow producer's lines
 //! are committed as they come instead of waiting for a full batch. A line counts as
 //! accepted only once its batch has committed (`--ack` reports each commit).
 //!
@@ -20,17 +20,6 @@ use std::collections::HashMap;
 use std::io::{self, BufReader, Write};
 use std::path::Path;
 use std::process::ExitCode;
-
-/// Lines per transaction at most: large enough that the per-commit fsync is paid
-/// rarely, small enough that a crash loses little unacknowledged work (a producer
-/// resends what was not acknowledged; a slow producer's lines commit as they come).
-///
-/// Why this many: each commit writes every B-tree page its events touched to the
-/// WAL, and ten thousand new addresses spread over a million touch most leaf pages
-/// of each index anyway. Seeding 1M addresses took 37.4 s in batches of 10,000
-/// (7.9 s of it in the kernel, writing), 20.1 s in batches of 50,000 and 19.4 s in
-/// batches of 100,000 (peak RSS 589 MB and 643 MB, most of it mapped pages).
-pub const BATCH: usize = 100_000;
 
 /// Rejection reasons kept for the summary (all are printed on standard error).
 const SUMMARY_REJECTIONS: usize = 10;
@@ -96,7 +85,7 @@ pub fn run(args: Args, data: &Path) -> Result<ExitCode> {
                 Err(why) => ing.reject(line_no, why),
             }
         }
-        if batch.len() >= BATCH.min(ing.store.max_batch()) {
+        if batch.len() >= ing.store.max_batch() {
             ing.commit(&mut batch, args.ack)?;
         }
     }

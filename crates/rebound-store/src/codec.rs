@@ -214,13 +214,12 @@ CREATE TABLE IF NOT EXISTS audit (
 /// its one `packed` column ([`PackedState::to_bytes`](crate::PackedState::to_bytes)):
 /// a million marked addresses come from the index alone, where a plain index cost a
 /// B-tree lookup into the table per address (8,500 instructions each), and one
-/// column where seven cost two thirds of the read. (`status` is in both so that the
+/// column instead of seven (see `to_bytes`). (`status` is in both so that the
 /// index covers the query: SQLite does not take a partial index's condition as
 /// proof that a row meets the query's.)
 pub(crate) const PACKED_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS addresses_marked_state ON addresses (tenant, channel, status, packed)
     WHERE status <> 'active';
-DROP INDEX IF EXISTS addresses_marked_packed;
 CREATE INDEX IF NOT EXISTS addresses_resting_packed ON addresses (tenant, channel,
     last_soft_bounce_at, status, packed) WHERE last_soft_bounce_at IS NOT NULL;
 ";
@@ -262,14 +261,13 @@ pub(crate) fn fnv(parts: &[&[u8]]) -> i64 {
     h as i64
 }
 
-/// The stored form of a `sends` row's addresses is [`Sends::packed`](crate::Sends::packed):
-/// zstd frames whose contents, in a row, are the addresses each ended by a line
-/// feed (rows written before frames were sealed per part hold one frame of
-/// addresses joined by line feeds; both read alike). Why compressed: a gate run
-/// records every send, and writing the raw addresses made the disk, not the
-/// decisions, the limit (1M sends: 2.0 s with raw text, most of it waiting on
-/// writes).
-/// The addresses of a stored `sends` row, unpacked.
+/// The addresses of a stored `sends` row, unpacked. The stored form is
+/// [`Sends::packed`](crate::Sends::packed): zstd frames whose contents, in a row,
+/// are the addresses each ended by a line feed (rows written before frames were
+/// sealed per part hold one frame of addresses joined by line feeds; both read
+/// alike). Why compressed: a gate run records every send, and writing the raw
+/// addresses made the disk, not the decisions, the limit (1M sends: 2.0 s with raw
+/// text, most of it waiting on writes).
 pub(crate) fn unpack_sends(blob: &[u8]) -> Result<Vec<String>> {
     if blob.is_empty() {
         return Ok(Vec::new());

@@ -386,8 +386,9 @@ impl PackedState {
     /// follows, then each set time as 8 bytes and the streak as 4, little-endian.
     /// A blocked address takes 9 bytes.
     ///
-    /// Why one column: reading a million marked addresses column by column cost
-    /// some 3,700 instructions each, two thirds of it in fetching seven columns.
+    /// Why one column: a gate snapshot read each marked address's seven state
+    /// columns for about 3,700 instructions; reading this one instead, about 2,300
+    /// (callgrind, 50,000 marked addresses on SQLite).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(53);
         out.push(0);
@@ -449,13 +450,10 @@ mod packed_tests {
         proptest::option::of((i64::MIN + 1)..=i64::MAX)
     }
 
-    proptest! {
-        #[test]
-        fn stored_bytes_keep_every_field(
-            a in time(), b in time(), c in time(), d in time(), e in time(), f in time(),
-            streak in any::<u32>(),
-        ) {
-            let p = PackedState::pack(&AddressState {
+    /// Any state: every time set or not, any streak.
+    fn state() -> impl Strategy<Value = AddressState> {
+        (time(), time(), time(), time(), time(), time(), any::<u32>()).prop_map(
+            |(a, b, c, d, e, f, streak)| AddressState {
                 blocked_at: a,
                 suppressed_at: b,
                 complained_at: c,
@@ -463,7 +461,14 @@ mod packed_tests {
                 soft_streak: streak,
                 last_soft_bounce_at: e,
                 last_delivered_at: f,
-            });
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn stored_bytes_keep_every_field(s in state()) {
+            let p = PackedState::pack(&s);
             let bytes = p.to_bytes();
             prop_assert_eq!(PackedState::from_bytes(&bytes), Some(p));
             // Cut or lengthened, the bytes are refused, not misread.
@@ -474,19 +479,7 @@ mod packed_tests {
         }
 
         #[test]
-        fn packing_keeps_every_field(
-            a in time(), b in time(), c in time(), d in time(), e in time(), f in time(),
-            streak in any::<u32>(),
-        ) {
-            let s = AddressState {
-                blocked_at: a,
-                suppressed_at: b,
-                complained_at: c,
-                opted_out_at: d,
-                soft_streak: streak,
-                last_soft_bounce_at: e,
-                last_delivered_at: f,
-            };
+        fn packing_keeps_every_field(s in state()) {
             prop_assert_eq!(PackedState::pack(&s).unpack(), s);
         }
     }

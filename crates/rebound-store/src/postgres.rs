@@ -53,18 +53,13 @@ impl PgStore {
         )?;
         if unpacked.try_get::<_, bool>(0)? {
             tx.batch_execute("ALTER TABLE addresses ADD COLUMN packed BYTEA")?;
-        }
-        let rows = if unpacked.try_get::<_, bool>(0)? {
-            tx.query(UNPACKED_ROWS, &[])?
-        } else {
-            Vec::new()
-        };
-        for r in rows {
-            let packed = PackedState::pack(&state_from(&r, 3)?).to_bytes();
-            tx.execute(
-                "UPDATE addresses SET packed = $1 WHERE tenant = $2 AND channel = $3 AND address = $4",
-                &[&packed, &r.try_get::<_, &str>(0)?, &r.try_get::<_, &str>(1)?, &r.try_get::<_, &str>(2)?],
-            )?;
+            for r in tx.query(UNPACKED_ROWS, &[])? {
+                let packed = PackedState::pack(&state_from(&r, 3)?).to_bytes();
+                tx.execute(
+                    "UPDATE addresses SET packed = $1 WHERE tenant = $2 AND channel = $3 AND address = $4",
+                    &[&packed, &r.try_get::<_, &str>(0)?, &r.try_get::<_, &str>(1)?, &r.try_get::<_, &str>(2)?],
+                )?;
+            }
         }
         tx.batch_execute(PACKED_INDEXES)?;
         let old = tx.query_one("SELECT to_regclass('attempts') IS NOT NULL", &[])?;

@@ -21,7 +21,16 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Records per append at most (no lock per address; see `Store::max_batch`).
+    /// Records per append at most: large enough that the per-commit fsync is paid
+    /// rarely, small enough that a crash loses little unacknowledged work (a
+    /// producer resends what was not acknowledged).
+    ///
+    /// Why this many: each commit writes every B-tree page its events touched to
+    /// the WAL, and ten thousand new addresses spread over a million touch most
+    /// leaf pages of each index anyway. Seeding 1M addresses through `rebound
+    /// ingest` took 37.4 s in batches of 10,000 (7.9 s of it system time), 20.1 s
+    /// in batches of 50,000 and 19.4 s in batches of 100,000 (peak RSS 575 MB and
+    /// 628 MB, most of it mapped pages; two runs each, read from a file).
     pub const MAX_BATCH: usize = 100_000;
 
     /// Opens (creating if needed) `<dir>/rebound.db`.

@@ -367,7 +367,7 @@ impl Run<'_> {
             Row::Rejected(why) => self.reject(unit, n, &why),
             Row::Blank => {}
         }
-        if self.batch.len() >= crate::ingest::BATCH.min(self.store.max_batch()) {
+        if self.batch.len() >= self.store.max_batch() {
             self.flush()?;
         }
         Ok(())
