@@ -122,42 +122,6 @@ pub(crate) fn lower_words(buf: &mut [u8], len: usize, words: &mut Vec<u64>) {
     }
 }
 
-/// Calls `f(start, end)` for every maximal run of set bits, in order; a run still
-/// open at the last bit ends at `bits.len() * 64`.
-#[inline(always)]
-pub(crate) fn for_each_run(bits: &[u64], mut f: impl FnMut(usize, usize)) {
-    let mut carry = 0u64;
-    let mut open = None;
-    for (wi, &x) in bits.iter().enumerate() {
-        let before = (x << 1) | carry;
-        carry = x >> 63;
-        let mut starts = x & !before;
-        let mut ends = !x & before;
-        let base = wi * 64;
-        if let Some(s) = open {
-            if ends == 0 {
-                continue;
-            }
-            f(s, base + ends.trailing_zeros() as usize);
-            ends &= ends - 1;
-            open = None;
-        }
-        while starts != 0 {
-            let s = base + starts.trailing_zeros() as usize;
-            starts &= starts - 1;
-            if ends == 0 {
-                open = Some(s);
-                break;
-            }
-            f(s, base + ends.trailing_zeros() as usize);
-            ends &= ends - 1;
-        }
-    }
-    if let Some(s) = open {
-        f(s, bits.len() * 64);
-    }
-}
-
 /// The classes of one block of sixteen bytes, a bit per byte.
 struct Masks {
     space: u16,
@@ -296,40 +260,5 @@ mod tests {
                 prop_assert_eq!(bit(&words, i), want, "word at {}", i);
             }
         }
-
-        #[test]
-        fn runs_agree_with_a_bit_walk(bits in proptest::collection::vec(any::<u64>(), 0..5), sparse in any::<bool>()) {
-            let mut bits = bits;
-            if sparse {
-                for b in &mut bits { *b &= b.rotate_left(7); }
-            }
-            let get = |i: usize| bits[i / 64] >> (i % 64) & 1 == 1;
-            let mut want = Vec::new();
-            let mut open = None;
-            for i in 0..bits.len() * 64 {
-                match (get(i), open) {
-                    (true, None) => open = Some(i),
-                    (false, Some(s)) => { want.push((s, i)); open = None; }
-                    _ => {}
-                }
-            }
-            if let Some(s) = open {
-                want.push((s, bits.len() * 64));
-            }
-            let mut got = Vec::new();
-            for_each_run(&bits, |s, e| got.push((s, e)));
-            prop_assert_eq!(got, want);
-        }
-    }
-
-    #[test]
-    fn runs_are_found_across_words() {
-        let bits = [0b0110u64 | 1 << 63, 0b1, 0];
-        let mut got = Vec::new();
-        for_each_run(&bits, |s, e| got.push((s, e)));
-        assert_eq!(got, [(1, 3), (63, 65)]);
-        got.clear();
-        for_each_run(&[!0u64 << 10, !0], |s, e| got.push((s, e)));
-        assert_eq!(got, [(10, 128)]);
     }
 }
