@@ -291,24 +291,44 @@ fn decode<'x>(
     (end != usize::MAX).then(|| (bytes, s.offset()))
 }
 
+/// Charsets whose mail-parser decoder gives ASCII back as it is, or that have none
+/// (read as UTF-8); a test checks each, in both cases.
+const ASCII_CHARSETS: &[&str] = &[
+    "us-ascii",
+    "utf-8",
+    "iso-8859-1",
+    "iso-8859-15",
+    "windows-1252",
+];
+
 /// A decoded part's contents as mail-parser keeps them: text (in its charset) for
 /// `text/*` and untyped parts and for any part taken raw (`raw`), bytes for the others.
 fn contents<'x>(ct: Option<&ContentType<'x>>, bytes: Cow<'x, [u8]>, raw: bool) -> Decoded<'x> {
     if !raw && ct.is_some_and(|t| t.ctype() != "text") {
         return Decoded::Bytes(bytes);
     }
-    let charset = ct.and_then(|t| {
-        t.attribute("charset")
-            .and_then(|c| charset_decoder(c.as_bytes()))
-    });
-    let text: Cow<'x, str> = match (bytes, charset) {
-        (Cow::Owned(v), Some(dec)) => Cow::Owned(dec(&v)),
-        (Cow::Owned(v), None) => Cow::Owned(
-            String::from_utf8(v)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-        ),
-        (Cow::Borrowed(v), Some(dec)) => Cow::Owned(dec(v)),
-        (Cow::Borrowed(v), None) => String::from_utf8_lossy(v),
+    let name = ct.and_then(|t| t.attribute("charset"));
+    let text: Cow<'x, str> = if bytes.is_ascii()
+        && name.is_none_or(|n| ASCII_CHARSETS.iter().any(|a| a.eq_ignore_ascii_case(n)))
+    {
+        // ASCII in a charset that keeps ASCII as it is: the bytes are the text
+        // (mail-parser's charset tables copy it a character at a time).
+        match bytes {
+            Cow::Borrowed(v) => Cow::Borrowed(std::str::from_utf8(v).unwrap_or_default()),
+            Cow::Owned(v) => Cow::Owned(String::from_utf8(v).unwrap_or_default()),
+        }
+    } else {
+        match (bytes, name.and_then(|c| charset_decoder(c.as_bytes()))) {
+            (Cow::Owned(v), Some(dec)) => Cow::Owned(dec(&v)),
+            (Cow::Owned(v), None) => Cow::Owned(
+                String::from_utf8(v)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            ),
+            (Cow::Borrowed(v), Some(dec)) => Cow::Owned(dec(v)),
+            (Cow::Borrowed(v), None) => {
+                std::str::from_utf8(v).map_or_else(|_| String::from_utf8_lossy(v), Cow::Borrowed)
+            }
+        }
     };
     if !raw && ct.is_some_and(|t| t.subtype() == Some("html")) {
         Decoded::Html(text)
@@ -331,11 +351,19 @@ mod tests {
         let bytes = crate::mbox::strip_from_line(&bytes);
         let head = head::read(bytes);
         let fed = for_mail_parser(bytes, &head);
+        let full = std::panic::catch_unwind(|| {
+            PARSER
+                .parse(&fed.bytes[..])
+                .filter(|m| !m.headers().is_empty())
+                .map(|m| format!("{:?}", View::build(&m, bytes, &head)))
+        });
+        // mail-parser 0.11.9's quoted-printable decoder subtracts past zero on a soft line
+        // break just before a delimiter (`=\n--b`): a panic where overflow is checked (test
+        // builds), nothing in release builds. Such a message has no view to compare.
+        let Ok(full) = full else {
+            return (None, None);
+        };
         let fast = view(&fed, bytes, &head).map(|v| format!("{v:?}"));
-        let full = PARSER
-            .parse(&fed.bytes[..])
-            .filter(|m| !m.headers().is_empty())
-            .map(|m| format!("{:?}", View::build(&m, bytes, &head)));
         (fast, full)
     }
 
@@ -392,6 +420,8 @@ mod tests {
             Just("Content-Type: text/plain; charset=utf-8\n"),
             Just("Content-Type: TEXT/Plain; charset=x-unknown\n"),
             Just("Content-Type: text/html; charset=us-ascii\n"),
+            Just("Content-Type: text/plain; charset=US-ASCII\n"),
+            Just("Content-Type: text/plain; charset=windows-1251\n"),
             Just("Content-Type: message/delivery-status\n"),
             Just("Content-Type: message/feedback-report\n"),
             Just("Content-Type: text/rfc822-headers\n"),
@@ -519,6 +549,19 @@ mod tests {
             }
             m.truncate(cut.index(m.len() + 1).max(m.len() / 2));
             check(&m);
+        }
+    }
+
+    #[test]
+    fn ascii_charsets_keep_ascii() {
+        let ascii: Vec<u8> = (0..128).collect();
+        for name in ASCII_CHARSETS {
+            for name in [name.to_string(), name.to_ascii_uppercase()] {
+                // No decoder: mail-parser reads the bytes as UTF-8.
+                if let Some(dec) = charset_decoder(name.as_bytes()) {
+                    assert_eq!(dec(&ascii).as_bytes(), &ascii[..], "{name}");
+                }
+            }
         }
     }
 
