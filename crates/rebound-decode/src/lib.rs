@@ -214,16 +214,8 @@ pub fn decode_with(input: &[u8], classifier: &Classifier) -> Result<Decoded, Err
     if !has_header_block(bytes) {
         return Err(Error::new(ErrorKind::NotAMessage));
     }
-    // mail-parser is given only what it must parse (see `mime::for_mail_parser`).
     let head = head::read(bytes);
-    let fed = mime::for_mail_parser(bytes, &head);
-    let msg = mime::PARSER
-        .parse(&fed[..])
-        .ok_or_else(|| Error::new(ErrorKind::NotAMessage))?;
-    if msg.headers().is_empty() {
-        return Err(Error::new(ErrorKind::NotAMessage));
-    }
-    let view = mime::View::build(&msg, bytes, &head);
+    let view = mime::View::parse(bytes, &head).ok_or_else(|| Error::new(ErrorKind::NotAMessage))?;
     let (format, mut recipients) = read(&view, classifier);
     finish(&view, &mut recipients, classifier, format);
     let kind = message_kind(&recipients);

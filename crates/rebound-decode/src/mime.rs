@@ -10,7 +10,9 @@ use crate::Returned;
 use crate::head;
 use crate::knowledge;
 use crate::text;
-use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{ContentType, HeaderName, Message, MessageParser, MimeHeaders, PartType};
+
+mod fast;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
@@ -37,12 +39,21 @@ pub static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
 /// mail-parser by [`hide_returned_messages`] (the same length, so that nothing moves).
 const HIDDEN_TYPE: &str = "rebound";
 
+/// What mail-parser is given of a message ([`for_mail_parser`]).
+pub struct Fed<'a> {
+    pub bytes: Cow<'a, [u8]>,
+    /// Where the body starts in `bytes`.
+    pub body: usize,
+    /// Whether an empty line ends the header block (else the input ends in it).
+    pub ended: bool,
+}
+
 /// What mail-parser is given of a message: its returned messages hidden
 /// ([`hide_returned_messages`]), and of its top-level header fields only those that
 /// mail-parser reads for the view (the MIME fields, `From`, `To`, `Cc`, `Subject`);
 /// the others (`Received` chains, signatures ...) are read raw from `head` by
 /// [`View::build`], or not at all.
-pub fn for_mail_parser<'a>(bytes: &'a [u8], head: &head::Block) -> std::borrow::Cow<'a, [u8]> {
+pub fn for_mail_parser<'a>(bytes: &'a [u8], head: &head::Block) -> Fed<'a> {
     let parsed = |f: &&head::Field| {
         let name = f.name(bytes);
         name.get(..8)
@@ -51,21 +62,32 @@ pub fn for_mail_parser<'a>(bytes: &'a [u8], head: &head::Block) -> std::borrow::
                 .iter()
                 .any(|p| name.eq_ignore_ascii_case(p.as_bytes()))
     };
+    let ended = head.end < head.body;
     let kept = head.fields.iter().filter(parsed).count();
     if kept == 0 || kept == head.fields.len() {
-        return match hide_returned_messages(bytes) {
-            Some(hidden) => std::borrow::Cow::Owned(hidden),
-            None => std::borrow::Cow::Borrowed(bytes),
+        let bytes = match hide_returned_messages(bytes) {
+            Some(hidden) => Cow::Owned(hidden),
+            None => Cow::Borrowed(bytes),
+        };
+        return Fed {
+            bytes,
+            body: head.body,
+            ended,
         };
     }
     let mut out = Vec::with_capacity(bytes.len());
     for f in head.fields.iter().filter(parsed) {
         out.extend_from_slice(&bytes[f.start..f.end]);
     }
+    let body = out.len() + (head.body - head.end);
     out.extend_from_slice(&bytes[head.end..]);
     let at = returned_types(&out);
     hide_at(&mut out, &at);
-    std::borrow::Cow::Owned(out)
+    Fed {
+        bytes: Cow::Owned(out),
+        body,
+        ended,
+    }
 }
 
 /// The top-level fields besides `Content-*` that mail-parser parses for the view.
@@ -249,9 +271,35 @@ impl View {
         self.joined = s;
     }
 
+    /// The view of `original`, a message whose header block is `head`; `None` if it is
+    /// not a message. The parts are taken apart by [`fast`] if it can, else by
+    /// mail-parser.
+    pub fn parse(original: &[u8], head: &head::Block) -> Option<View> {
+        let fed = for_mail_parser(original, head);
+        if let Some(v) = fast::view(&fed, original, head) {
+            return Some(v);
+        }
+        let msg = PARSER.parse(&fed.bytes[..])?;
+        if msg.headers().is_empty() {
+            return None;
+        }
+        Some(View::build(&msg, original, head))
+    }
+
     /// The view of a message: `msg` is mail-parser's parse of what [`for_mail_parser`]
     /// made of `original`, whose header block is `head`.
     pub fn build(msg: &Message<'_>, original: &[u8], head: &head::Block) -> View {
+        View::build_with(msg, original, head, |v| v.walk(msg))
+    }
+
+    /// The view of a message whose top-level header fields `root` holds (a parse of
+    /// the whole message or of its header block), with `walk` taking in its parts.
+    fn build_with(
+        msg: &Message<'_>,
+        original: &[u8],
+        head: &head::Block,
+        walk: impl FnOnce(&mut View),
+    ) -> View {
         let mut v = View {
             subject: msg.subject().unwrap_or_default().trim().to_string(),
             ..View::default()
@@ -304,7 +352,7 @@ impl View {
         {
             v.report_type = rt.to_ascii_lowercase();
         }
-        v.walk(msg);
+        walk(&mut v);
         if v.texts.is_empty() && v.dsn.is_empty() && v.feedback.is_empty() {
             // A multipart whose boundaries are missing or broken: the body as text.
             let raw = original;
@@ -319,75 +367,75 @@ impl View {
         v
     }
 
+    /// Takes in every part of mail-parser's parse, in order.
     fn walk(&mut self, msg: &Message<'_>) {
         let mut text_bytes = 0usize;
         for (i, part) in msg.parts.iter().enumerate() {
-            let (ctype, subtype) = match part.content_type() {
-                Some(ct) if ct.ctype().eq_ignore_ascii_case(HIDDEN_TYPE) => (
-                    Cow::Borrowed("message"),
-                    lower_cow(ct.subtype().unwrap_or_default()),
-                ),
-                Some(ct) => (
-                    lower_cow(ct.ctype()),
-                    lower_cow(ct.subtype().unwrap_or_default()),
-                ),
-                None => (Cow::Borrowed("text"), Cow::Borrowed("plain")),
+            let body = match &part.body {
+                PartType::Multipart(_) => Body::Multipart,
+                PartType::Message(m) => Body::Message(m),
+                PartType::Text(t) => Body::Text(t),
+                PartType::Html(h) => Body::Html(h),
+                PartType::Binary(b) | PartType::InlineBinary(b) => Body::Bytes(b),
             };
-            match &part.body {
-                PartType::Multipart(_) => {}
-                PartType::Message(m) => {
-                    if self.returned.is_none() {
-                        self.returned = Some(returned_of(m));
-                        self.returned_raw = header_block(m.raw_message());
-                    }
+            self.take(i, part.content_type(), body, &mut text_bytes);
+        }
+    }
+
+    /// Takes in part `i` of the message (in mail-parser's order: a multipart before its
+    /// parts), of type `ct`, whose decoded contents are `body`; `text_bytes` counts the
+    /// report text taken so far.
+    fn take(
+        &mut self,
+        i: usize,
+        ct: Option<&ContentType<'_>>,
+        body: Body<'_, '_>,
+        text_bytes: &mut usize,
+    ) {
+        let (ctype, subtype) = media_type(ct);
+        let bytes = match body {
+            Body::Multipart | Body::Skipped => return,
+            Body::Message(m) => {
+                if self.returned.is_none() {
+                    self.returned = Some(returned_of(m));
+                    self.returned_raw = header_block(m.raw_message());
                 }
-                _ => {
-                    let bytes = part.contents();
-                    match (&*ctype, &*subtype) {
-                        ("message", "delivery-status")
-                        | ("message", "global-delivery-status")
-                        | ("text", "delivery-status") => {
-                            self.dsn.push(text::to_text(bytes));
-                        }
-                        ("message", "feedback-report") => self.feedback.push(text::to_text(bytes)),
-                        ("text", "rfc822-headers")
-                        | ("message", "rfc822-headers")
-                        | ("message", "global-headers")
-                        | ("text", "rfc822-header")
-                        | ("message", "partial") => self.offer_returned(bytes),
-                        // The returned message, kept opaque ([`hide_returned_messages`]):
-                        // its header block is read here, and it is the returned message
-                        // even if it names nothing.
-                        ("message", "rfc822" | "global") => self.take_returned_message(bytes),
-                        _ if ctype == "text" || (i == 0 && ctype != "multipart") => {
-                            if text_bytes > MAX_TEXT {
-                                continue;
-                            }
-                            let mut t = match &part.body {
-                                PartType::Text(t) => text::normalize_newlines(t),
-                                PartType::Html(h) => text::strip_html(h),
-                                _ => text::to_text(bytes),
-                            };
-                            if subtype == "html" && !matches!(part.body, PartType::Html(_)) {
-                                t = text::strip_html(&t);
-                            }
-                            // A text part that is itself a header block (some MTAs
-                            // attach the returned headers as text/plain).
-                            if self.returned.is_none()
-                                && !self.texts.is_empty()
-                                && looks_like_headers(&t)
-                            {
-                                self.set_returned_from_bytes(t.as_bytes());
-                                continue;
-                            }
-                            // A text part that is itself a DSN (some MTAs label it text/plain).
-                            text_bytes += t.len();
-                            self.texts.push(t);
-                        }
-                        _ => {}
-                    }
-                }
+                return;
             }
+            Body::Text(t) | Body::Html(t) => t.as_bytes(),
+            Body::Bytes(b) => b,
+        };
+        match use_of(i, &ctype, &subtype) {
+            Use::Dsn => self.dsn.push(text::to_text(bytes)),
+            Use::Feedback => self.feedback.push(text::to_text(bytes)),
+            Use::Headers => self.offer_returned(bytes),
+            // The returned message, kept opaque ([`hide_returned_messages`]): its header
+            // block is read here, and it is the returned message even if it names
+            // nothing.
+            Use::Returned => self.take_returned_message(bytes),
+            Use::Text => {
+                if *text_bytes > MAX_TEXT {
+                    return;
+                }
+                let mut t = match body {
+                    Body::Text(t) => text::normalize_newlines(t),
+                    Body::Html(h) => text::strip_html(h),
+                    _ => text::to_text(bytes),
+                };
+                if subtype == "html" && !matches!(body, Body::Html(_)) {
+                    t = text::strip_html(&t);
+                }
+                // A text part that is itself a header block (some MTAs attach the
+                // returned headers as text/plain).
+                if self.returned.is_none() && !self.texts.is_empty() && looks_like_headers(&t) {
+                    self.set_returned_from_bytes(t.as_bytes());
+                    return;
+                }
+                // A text part that is itself a DSN (some MTAs label it text/plain).
+                *text_bytes += t.len();
+                self.texts.push(t);
+            }
+            Use::Nothing => {}
         }
     }
 
@@ -447,6 +495,73 @@ impl View {
             break;
         }
         lowers
+    }
+}
+
+/// A part's decoded contents, as [`View::take`] reads them: mail-parser's
+/// [`PartType`], or what [`fast`] made of a part.
+#[derive(Clone, Copy)]
+pub(crate) enum Body<'a, 'x> {
+    Multipart,
+    /// A returned message that mail-parser parsed (one [`hide_returned_messages`]
+    /// missed).
+    Message(&'a Message<'x>),
+    Text(&'a str),
+    Html(&'a str),
+    Bytes(&'a [u8]),
+    /// A part that the view does not read ([`use_of`] gives [`Use::Nothing`]), not
+    /// decoded.
+    Skipped,
+}
+
+/// What the view makes of a leaf part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// A delivery status report.
+    Dsn,
+    /// A feedback report.
+    Feedback,
+    /// The returned message's header block.
+    Headers,
+    /// The returned message (hidden from mail-parser).
+    Returned,
+    /// Human-readable report text.
+    Text,
+    /// Nothing: images, attachments.
+    Nothing,
+}
+
+/// The media type of a part as the view names it (lower case; a returned message hidden
+/// by [`hide_returned_messages`] is `message/...` again; none is `text/plain`).
+pub(crate) fn media_type<'a>(ct: Option<&'a ContentType<'_>>) -> (Cow<'a, str>, Cow<'a, str>) {
+    match ct {
+        Some(ct) if ct.ctype().eq_ignore_ascii_case(HIDDEN_TYPE) => (
+            Cow::Borrowed("message"),
+            lower_cow(ct.subtype().unwrap_or_default()),
+        ),
+        Some(ct) => (
+            lower_cow(ct.ctype()),
+            lower_cow(ct.subtype().unwrap_or_default()),
+        ),
+        None => (Cow::Borrowed("text"), Cow::Borrowed("plain")),
+    }
+}
+
+/// What the view makes of leaf part `i` of type `ctype/subtype` ([`media_type`]).
+pub(crate) fn use_of(i: usize, ctype: &str, subtype: &str) -> Use {
+    match (ctype, subtype) {
+        ("message", "delivery-status")
+        | ("message", "global-delivery-status")
+        | ("text", "delivery-status") => Use::Dsn,
+        ("message", "feedback-report") => Use::Feedback,
+        ("text", "rfc822-headers")
+        | ("message", "rfc822-headers")
+        | ("message", "global-headers")
+        | ("text", "rfc822-header")
+        | ("message", "partial") => Use::Headers,
+        ("message", "rfc822" | "global") => Use::Returned,
+        _ if ctype == "text" || (i == 0 && ctype != "multipart") => Use::Text,
+        _ => Use::Nothing,
     }
 }
 
