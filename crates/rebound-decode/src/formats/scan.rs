@@ -230,7 +230,7 @@ fn has_error_code(s: &str) -> bool {
 }
 
 fn is_boilerplate(line: &str) -> bool {
-    crate::phrases::BOILERPLATE_ANY_CASE.is_match(line)
+    crate::phrases::BOILERPLATE_ANY_CASE.any_in(line)
 }
 
 /// From the lines about one recipient, the error: everything up to the end of the
