@@ -73,7 +73,7 @@ fn complete_from_transcript(view: &View, out: &mut [Recipient]) {
         .filter(|t| QUOTE.find(t.as_bytes()).is_some())
     {
         let mut cur = String::new();
-        for line in t.lines() {
+        for line in text::lines(t) {
             match line.trim_start().strip_prefix("<<<") {
                 Some(rest) => {
                     if !cur.is_empty() {

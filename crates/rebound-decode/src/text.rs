@@ -249,6 +249,28 @@ fn push_decoded(out: &mut String, s: &str) {
     out.push_str(rest);
 }
 
+/// The lines of `s`, as [`str::lines`] gives them (split at `\n`, a `\r` before it
+/// dropped, no empty last line after a final `\n`), each line end found with memchr's
+/// vector search: `str::lines` looks for them a byte at a time.
+pub fn lines(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = s;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let line = match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(i) => {
+                // `\n` is ASCII: `i` and `i + 1` are character boundaries.
+                let line = &rest[..i];
+                rest = &rest[i + 1..];
+                line.strip_suffix('\r').unwrap_or(line)
+            }
+            None => std::mem::take(&mut rest),
+        };
+        Some(line)
+    })
+}
+
 /// Reads `Name: value` fields with continuation lines, in order. Lines that are not
 /// fields (and do not continue one) are skipped. Groups are separated by blank lines:
 /// each field carries the index of its group. Names are as written (compare them
@@ -258,7 +280,7 @@ pub fn fields(s: &str) -> Vec<(usize, &str, std::borrow::Cow<'_, str>)> {
     let mut group = 0;
     let mut blank = false;
     let mut last_was_field = false;
-    for line in s.lines() {
+    for line in lines(s) {
         if line.trim().is_empty() {
             blank = true;
             last_was_field = false;
@@ -377,6 +399,13 @@ mod tests {
         assert_eq!(f.len(), 3);
         assert_eq!(f[1], (1, "Final-Recipient", "rfc822; a@b.c".into()));
         assert_eq!(f[2].0, 1);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lines_are_what_str_lines_gives(s in "[a\r\né]{0,24}") {
+            proptest::prop_assert_eq!(lines(&s).collect::<Vec<_>>(), s.lines().collect::<Vec<_>>());
+        }
     }
 
     #[test]

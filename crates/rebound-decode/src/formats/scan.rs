@@ -20,7 +20,7 @@ pub fn scan_text(view: &View) -> Vec<Recipient> {
         exclude.push(f.clone());
     }
     // The returned message's envelope sender (its `Return-Path`) is the sender too.
-    for line in view.returned_raw.lines() {
+    for line in text::lines(&view.returned_raw) {
         if text::starts_with_ci(line, "return-path:")
             && let Some(a) = address::normalize(&line["return-path:".len()..])
         {
@@ -38,7 +38,7 @@ pub fn scan(report: &str, exclude: &[String]) -> Vec<Recipient> {
 
 /// [`scan`], the kind of report (bounce or delay) being known.
 pub fn scan_as(report: &str, exclude: &[String], kind: Kind) -> Vec<Recipient> {
-    let lines: Vec<&str> = report.lines().map(unquote).collect();
+    let lines: Vec<&str> = text::lines(report).map(unquote).collect();
     let mut starts: Vec<(usize, String, String)> = Vec::new();
     // The last non-blank line before the current one.
     let mut prev = "";
@@ -277,7 +277,7 @@ fn pick_error(block: &[&str]) -> String {
 /// The error a report states without tying it to a recipient: the first paragraph
 /// holding an SMTP code, else the whole short text without boilerplate.
 pub fn report_error(report: &str) -> String {
-    let lines: Vec<&str> = report.lines().collect();
+    let lines: Vec<&str> = text::lines(report).collect();
     let code_at = lines.iter().position(|l| has_code(l));
     let from = match code_at {
         Some(c) => lines[..c]
@@ -333,7 +333,17 @@ mod tests {
 
     #[test]
     fn a_qmail_code_is_what_contains_finds() {
-        for s in ["", "(", "(#", "x (#5.1.1)", "((#", "( #", "#(", "é(#", "(é#"] {
+        for s in [
+            "",
+            "(",
+            "(#",
+            "x (#5.1.1)",
+            "((#",
+            "( #",
+            "#(",
+            "é(#",
+            "(é#",
+        ] {
             assert_eq!(has_qmail_code(s), s.contains("(#"), "{s:?}");
         }
     }
