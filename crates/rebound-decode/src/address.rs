@@ -71,7 +71,10 @@ fn next_candidate(s: &str, mut from: usize) -> Option<(Found<'_>, usize)> {
             end -= 1;
         }
         let domain = &s[at + 1..end];
-        if !domain.contains('.') || domain.starts_with('.') || domain.contains("..") {
+        if !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.as_bytes().windows(2).any(|w| w == b"..")
+        {
             continue;
         }
         let found = Found {

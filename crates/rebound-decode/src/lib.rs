@@ -305,7 +305,9 @@ fn finish_with(
     };
     // Exim names a delivery to a local program as "pipe to |command": its failure is
     // the program's, as a DSN's `Diagnostic-Code: X-Unix` says.
-    let to_program = view.text_lower().contains("pipe to |");
+    static TO_PROGRAM: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("pipe to |"));
+    let to_program = TO_PROGRAM.find(view.text_lower().as_bytes()).is_some();
     for r in recipients.iter_mut() {
         if to_program && r.diagnostic_type.is_none() {
             r.diagnostic_type = Some("X-Unix".to_string());

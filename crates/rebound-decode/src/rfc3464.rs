@@ -65,9 +65,15 @@ fn complete_from_transcript(view: &View, out: &mut [Recipient]) {
     }
     let mut replies: Vec<String> = Vec::new();
     // Only a text with `<<<` in it holds a transcribed reply.
-    for t in view.texts.iter().filter(|t| t.contains("<<<")) {
+    static QUOTE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("<<<"));
+    for t in view
+        .texts
+        .iter()
+        .filter(|t| QUOTE.find(t.as_bytes()).is_some())
+    {
         let mut cur = String::new();
-        for line in t.lines() {
+        for line in text::lines(t) {
             match line.trim_start().strip_prefix("<<<") {
                 Some(rest) => {
                     if !cur.is_empty() {

@@ -95,7 +95,7 @@ pub fn read(view: &View) -> Vec<Recipient> {
 fn received_for(headers: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut in_received = false;
-    for line in headers.lines() {
+    for line in text::lines(headers) {
         if !line.starts_with([' ', '\t']) {
             in_received = line
                 .get(..9)

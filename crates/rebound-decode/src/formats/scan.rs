@@ -20,7 +20,7 @@ pub fn scan_text(view: &View) -> Vec<Recipient> {
         exclude.push(f.clone());
     }
     // The returned message's envelope sender (its `Return-Path`) is the sender too.
-    for line in view.returned_raw.lines() {
+    for line in text::lines(&view.returned_raw) {
         if text::starts_with_ci(line, "return-path:")
             && let Some(a) = address::normalize(&line["return-path:".len()..])
         {
@@ -38,7 +38,7 @@ pub fn scan(report: &str, exclude: &[String]) -> Vec<Recipient> {
 
 /// [`scan`], the kind of report (bounce or delay) being known.
 pub fn scan_as(report: &str, exclude: &[String], kind: Kind) -> Vec<Recipient> {
-    let lines: Vec<&str> = report.lines().map(unquote).collect();
+    let lines: Vec<&str> = text::lines(report).map(unquote).collect();
     let mut starts: Vec<(usize, String, String)> = Vec::new();
     // The last non-blank line before the current one.
     let mut prev = "";
@@ -218,7 +218,14 @@ fn recipient_on_line(line: &str) -> Option<(String, String)> {
 pub fn has_code(s: &str) -> bool {
     rebound_classify::reply::find_reply_code(s).is_some()
         || rebound_classify::reply::find_status(s).is_some()
-        || s.contains("(#")
+        || has_qmail_code(s)
+}
+
+/// Whether `s` holds qmail's `(#`: `s.contains("(#")`, without setting up a substring
+/// search for each of the many short lines this is asked of.
+fn has_qmail_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'(', b).any(|i| b.get(i + 1) == Some(&b'#'))
 }
 
 /// Whether a text holds a failure's code: a 4xx/5xx reply code, a 4.x.x/5.x.x status,
@@ -226,11 +233,11 @@ pub fn has_code(s: &str) -> bool {
 fn has_error_code(s: &str) -> bool {
     rebound_classify::reply::find_reply_code(s).is_some_and(|c| (400..600).contains(&c))
         || rebound_classify::reply::find_status(s).is_some_and(|st| !st.starts_with('2'))
-        || s.contains("(#")
+        || has_qmail_code(s)
 }
 
 fn is_boilerplate(line: &str) -> bool {
-    crate::phrases::BOILERPLATE_ANY_CASE.is_match(line)
+    crate::phrases::BOILERPLATE_ANY_CASE.any_in(line)
 }
 
 /// From the lines about one recipient, the error: everything up to the end of the
@@ -270,7 +277,7 @@ fn pick_error(block: &[&str]) -> String {
 /// The error a report states without tying it to a recipient: the first paragraph
 /// holding an SMTP code, else the whole short text without boilerplate.
 pub fn report_error(report: &str) -> String {
-    let lines: Vec<&str> = report.lines().collect();
+    let lines: Vec<&str> = text::lines(report).collect();
     let code_at = lines.iter().position(|l| has_code(l));
     let from = match code_at {
         Some(c) => lines[..c]
@@ -321,6 +328,23 @@ mod tests {
             .chain(knowledge::SENDER_INTRODUCTIONS)
         {
             assert!(p.is_ascii() && p.to_ascii_lowercase() == *p, "{p}");
+        }
+    }
+
+    #[test]
+    fn a_qmail_code_is_what_contains_finds() {
+        for s in [
+            "",
+            "(",
+            "(#",
+            "x (#5.1.1)",
+            "((#",
+            "( #",
+            "#(",
+            "é(#",
+            "(é#",
+        ] {
+            assert_eq!(has_qmail_code(s), s.contains("(#"), "{s:?}");
         }
     }
 

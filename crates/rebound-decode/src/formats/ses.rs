@@ -10,7 +10,7 @@ use serde_json::Value;
 /// Reads an SES notification found in the message's text.
 pub fn read(view: &View) -> Vec<Recipient> {
     for t in &view.texts {
-        let Some(start) = t.find('{') else {
+        let Some(start) = memchr::memchr(b'{', t.as_bytes()) else {
             continue;
         };
         if !t.contains("notificationType") && !t.contains("eventType") {
