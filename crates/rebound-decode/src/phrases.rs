@@ -164,7 +164,9 @@ impl PhraseSet {
                     .map(|&b| commonness(b))
                     .sum()
             };
-            let from = (0..=p.len() - stride - WINDOW + 1)
+            // `p.len() + 1 >= stride + WINDOW` for every phrase sampled (the stride comes
+            // from the shortest), so this never goes below zero on the way.
+            let from = (0..=p.len() + 1 - stride - WINDOW)
                 .min_by_key(|&f| score(f))
                 .unwrap_or(0);
             let mut head = [0u8; 8];
