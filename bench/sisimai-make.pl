@@ -5,6 +5,8 @@ use strict;
 use warnings;
 use Sisimai;
 use Time::HiRes qw(time);
+use FindBin;
+require "$FindBin::Bin/cpu-time.pl";
 
 my ($dir, $seconds) = @ARGV;
 $seconds ||= 3;
@@ -21,13 +23,6 @@ for my $f (sort @files) {
 }
 my $recipients = 0;
 for my $t (@texts) { my $v = Sisimai->make(\$t, delivered => 1) || []; $recipients += scalar @$v }
-# On a shared machine the process is not always on a core; the time it was (Linux
-# schedstat, nanoseconds) is what one core's throughput is measured against.
-sub cpu_time {
-    open my $s, '<', '/proc/thread-self/schedstat' or return undef;
-    my ($ns) = split ' ', scalar <$s>;
-    return $ns / 1e9;
-}
 my ($n, $start, $cpu0) = (0, time, cpu_time());
 while (time - $start < $seconds) {
     Sisimai->make(\$_, delivered => 1) for @texts;
@@ -35,6 +30,6 @@ while (time - $start < $seconds) {
 }
 my $secs = time - $start;
 my $cpu1 = cpu_time();
-my $cpu = (defined $cpu0 && defined $cpu1 && $cpu1 > $cpu0) ? $cpu1 - $cpu0 : $secs;
+my $cpu = on_core($cpu0, $cpu1, $secs);
 printf "sisimai make: %d messages (%d recipients), %d decoded in %.2f s wall, %.2f s on a core (%.0f%% of the time): %.0f messages/s on one core\n",
     scalar @texts, $recipients, $n, $secs, $cpu, 100 * $cpu / $secs, $n / $cpu;

@@ -7,6 +7,9 @@
 //! providers, MTAs and languages. `bench/classify-vs-sisimai.sh` runs this and
 //! Sisimai side by side on the same file and prints the ratio.
 
+#[path = "../../../bench/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::{cpu_time, on_core};
 use rebound_classify::{Classifier, Reply, Scratch};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -57,12 +60,7 @@ fn main() {
         n += lines.len() as u64;
     }
     let secs = start.elapsed().as_secs_f64();
-    // On a shared machine the thread is not always on a core; the time it was is
-    // what one core's throughput is measured against (wall time if unknown).
-    let cpu = match (cpu_start, cpu_time()) {
-        (Some(a), Some(b)) if b > a => b - a,
-        _ => secs,
-    };
+    let cpu = on_core(cpu_start, cpu_time(), secs);
     let bytes: usize = lines.iter().map(|l| l.len()).sum();
     println!(
         "rebound classify: {} distinct replies (mean {} bytes), {} classified in {:.2} s wall, {:.2} s on a core ({:.0}% of the time): {:.0} replies/s on one core",
@@ -74,13 +72,6 @@ fn main() {
         100.0 * cpu / secs,
         n as f64 / cpu
     );
-}
-
-/// Seconds this thread has spent on a CPU (Linux `schedstat`, nanoseconds).
-fn cpu_time() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns / 1e9)
 }
 
 fn default_mix() -> Vec<String> {

@@ -91,10 +91,7 @@ pub struct Evidence {
     pub status_reason: Option<Reason>,
     pub permanence: Permanence,
     /// Where the codes and the text disagreed, and how it was resolved.
-    #[serde(
-        skip_serializing_if = "SmallVec::is_empty",
-        serialize_with = "serialize_conflicts"
-    )]
+    #[serde(skip_serializing_if = "SmallVec::is_empty")]
     pub conflicts: Conflicts,
 }
 
@@ -102,10 +99,6 @@ pub struct Evidence {
 /// none or one, so two are kept inline: a `Vec` allocated for 443 of the 1,137
 /// replies of the bench mix, about a hundred instructions each time.
 pub type Conflicts = SmallVec<[Conflict; 2]>;
-
-fn serialize_conflicts<S: serde::Serializer>(c: &Conflicts, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(c.iter())
-}
 
 /// An enhanced status code (RFC 3463), kept as numbers: `5.7.1`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

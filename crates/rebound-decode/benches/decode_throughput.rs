@@ -6,6 +6,9 @@
 //! memory once, then decodes them over and over for SECONDS (default 3): no disk IO is
 //! timed. `bench/decode-vs-sisimai.sh` runs this and Perl Sisimai side by side.
 
+#[path = "../../../bench/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::{cpu_time, on_core};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -66,13 +69,7 @@ fn main() {
         n += messages.len() as u64;
     }
     let secs = start.elapsed().as_secs_f64();
-    // On a shared machine the thread is not always on a core; the time it was is what
-    // one core's throughput is measured against (wall time if unknown), as on the
-    // Sisimai side (bench/sisimai-make.pl).
-    let cpu = match (cpu_start, cpu_time()) {
-        (Some(a), Some(b)) if b > a => b - a,
-        _ => secs,
-    };
+    let cpu = on_core(cpu_start, cpu_time(), secs);
     println!(
         "rebound decode: {} messages ({} KiB, {} recipients), {} decoded in {:.2} s wall, {:.2} s on a core ({:.0}% of the time): {:.0} messages/s on one core",
         messages.len(),
@@ -84,11 +81,4 @@ fn main() {
         100.0 * cpu / secs,
         n as f64 / cpu
     );
-}
-
-/// Seconds this thread has spent on a CPU (Linux `schedstat`, nanoseconds).
-fn cpu_time() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns / 1e9)
 }

@@ -292,7 +292,7 @@ impl View {
         View::build_with(msg, original, head, |v| v.walk(msg))
     }
 
-    /// The view of a message whose top-level header fields `root` holds (a parse of
+    /// The view of a message whose top-level header fields `msg` holds (a parse of
     /// the whole message or of its header block), with `walk` taking in its parts.
     fn build_with(
         msg: &Message<'_>,

@@ -404,7 +404,7 @@ pub struct ReportPhrases {
 }
 
 /// The family markers, the delay phrases and the SMTP command phrases in one
-/// automaton, with where the delay and the command phrases start in it.
+/// table, with where the delay and the command phrases start in it.
 static REPORT: LazyLock<(PhraseSet, usize, usize)> = LazyLock::new(|| {
     let mut all: Vec<&str> = knowledge::FAMILY_MARKERS.iter().map(|(_, p)| *p).collect();
     let delay = all.len();

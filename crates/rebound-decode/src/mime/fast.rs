@@ -17,12 +17,11 @@
 //! caller parses the message with mail-parser: a message without a body, a multipart
 //! whose boundary is missing or empty or whose first delimiter line holds more, a
 //! `multipart/digest`, a `message/rfc822` that was not hidden, a part header whose field
-//! names hold white space
-//! (mail-parser squeezes it out), an odd byte after a delimiter. A part that ends
-//! without its delimiter (a returned message cut short) or does not decode is read as
-//! mail-parser reads it: raw, as text, to the delimiter or to the end. Tests hold the view made
-//! here equal to the one made from mail-parser's parse on the corpus and on generated
-//! messages.
+//! names hold white space (mail-parser squeezes it out), an odd byte after a delimiter.
+//! A part that ends without its delimiter (a returned message cut short) or does not
+//! decode is read as mail-parser reads it: raw, as text, to the delimiter or to the end.
+//! Tests hold the view made here equal to the one made from mail-parser's parse on the
+//! corpus and on generated messages.
 
 use super::{Body, Fed, PARSER, Use, View, head, media_type, use_of};
 use mail_parser::decoders::charsets::map::charset_decoder;
