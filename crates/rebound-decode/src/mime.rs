@@ -10,9 +10,13 @@ use crate::Returned;
 use crate::head;
 use crate::knowledge;
 use crate::text;
-use mail_parser::{ContentType, HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::parsers::MessageStream;
+use mail_parser::{
+    ContentType, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
+};
 
 mod fast;
+mod fields;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
@@ -640,22 +644,54 @@ fn looks_like_headers(t: &str) -> bool {
 /// `To`).
 const RETURNED_FIELDS: &[&str] = &["message-id", "subject", "from", "to", "cc", "list-id"];
 
-/// The returned message's headers from its header block. Only the fields read are
-/// handed to mail-parser (for RFC 2047 words and address syntax): the rest of the block,
-/// mostly `Received` chains and signatures, is only stepped over here.
+/// The returned message's headers from its header block. Only the last field of each
+/// name read ([`RETURNED_FIELDS`]) is parsed, by mail-parser's parser for it
+/// ([`fields`]): the rest of the block, mostly `Received` chains and signatures, is only
+/// stepped over here.
 fn returned_of_block(head: &str) -> Returned {
     let b = head.as_bytes();
+    let block = head::read(b);
+    let mut last: [Option<&head::Field>; RETURNED_FIELDS.len()] = [None; RETURNED_FIELDS.len()];
+    for f in &block.fields {
+        if let Some(i) = RETURNED_FIELDS.iter().position(|n| f.is(b, n)) {
+            last[i] = Some(f);
+        }
+    }
+    if last.iter().all(Option::is_none) {
+        return Returned::default();
+    }
+    let [id, subject, from, to, cc, list_id] = last;
+    let values = [id, subject, from, to, cc].map(|f| f.map(|f| fields::value(b, f)));
+    let parsed = (|| {
+        let [id, subject, from, to, cc] = &values;
+        let id = fields::parse_some(id.as_deref(), MessageStream::parse_id)?;
+        let subject = fields::parse_some(subject.as_deref(), MessageStream::parse_unstructured)?;
+        let from = fields::parse_some(from.as_deref(), MessageStream::parse_address)?;
+        let to = fields::parse_some(to.as_deref(), MessageStream::parse_address)?;
+        let cc = fields::parse_some(cc.as_deref(), MessageStream::parse_address)?;
+        Some(returned_from(
+            id.as_ref(),
+            subject.as_ref(),
+            from.as_ref(),
+            to.as_ref(),
+            cc.as_ref(),
+            list_id.and_then(|f| f.value(b)),
+        ))
+    })();
+    parsed.unwrap_or_else(|| returned_of_fields(b, &block))
+}
+
+/// [`returned_of_block`] by mail-parser's parse of the block's fields read (a field
+/// parser did not stop at the end of a field).
+fn returned_of_fields(b: &[u8], block: &head::Block) -> Returned {
     let mut wanted: Vec<u8> = Vec::new();
-    for f in head::read(b).fields {
+    for f in &block.fields {
         if RETURNED_FIELDS.iter().any(|n| f.is(b, n)) {
             wanted.extend_from_slice(&b[f.start..f.end]);
             if wanted.last() != Some(&b'\n') {
                 wanted.push(b'\n');
             }
         }
-    }
-    if wanted.is_empty() {
-        return Returned::default();
     }
     PARSER
         .parse_headers(&wanted[..])
@@ -664,28 +700,51 @@ fn returned_of_block(head: &str) -> Returned {
 }
 
 fn returned_of(m: &Message<'_>) -> Returned {
-    let addr = |a: Option<&mail_parser::Address<'_>>| {
-        a.and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .map(|s| s.trim().to_string())
-    };
-    let mut to = Vec::new();
-    for a in m.to().into_iter().chain(m.cc()) {
-        for x in a.iter() {
+    let h = |name| m.header(name);
+    returned_from(
+        h(HeaderName::MessageId),
+        h(HeaderName::Subject),
+        h(HeaderName::From),
+        h(HeaderName::To),
+        h(HeaderName::Cc),
+        m.header_raw("List-Id"),
+    )
+}
+
+/// The returned message's headers from the values of its last `Message-ID`, `Subject`,
+/// `From`, `To` and `Cc` as mail-parser parses them, and the raw value of its last
+/// `List-Id`: what mail-parser's accessors (`message_id()`, `subject()`, ...) give.
+fn returned_from(
+    id: Option<&HeaderValue<'_>>,
+    subject: Option<&HeaderValue<'_>>,
+    from: Option<&HeaderValue<'_>>,
+    to: Option<&HeaderValue<'_>>,
+    cc: Option<&HeaderValue<'_>>,
+    list_id: Option<&str>,
+) -> Returned {
+    let mut to_addrs = Vec::new();
+    for a in [to, cc]
+        .into_iter()
+        .flatten()
+        .filter_map(HeaderValue::as_address)
+    {
+        fields::each_addr(a, |x| {
             if let Some(s) = x.address() {
-                to.push(s.trim().to_string());
+                to_addrs.push(s.trim().to_string());
             }
-        }
+        });
     }
-    let list_id = m
-        .header_raw("List-Id")
-        .map(unfold)
-        .filter(|v| !v.is_empty());
     Returned {
-        message_id: m.message_id().map(str::to_string),
-        subject: m.subject().map(|s| s.trim().to_string()),
-        from: addr(m.from()),
-        to,
-        list_id,
+        message_id: id.and_then(HeaderValue::as_text).map(str::to_string),
+        subject: subject
+            .and_then(HeaderValue::as_text)
+            .map(|s| s.trim().to_string()),
+        from: from
+            .and_then(HeaderValue::as_address)
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .map(|s| s.trim().to_string()),
+        to: to_addrs,
+        list_id: list_id.map(unfold).filter(|v| !v.is_empty()),
     }
 }
