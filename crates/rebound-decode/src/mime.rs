@@ -293,36 +293,49 @@ impl View {
     /// The view of a message: `msg` is mail-parser's parse of what [`for_mail_parser`]
     /// made of `original`, whose header block is `head`.
     pub fn build(msg: &Message<'_>, original: &[u8], head: &head::Block) -> View {
-        View::build_with(msg, original, head, |v| v.walk(msg))
+        View::build_with(&Top::of(msg), original, head, |v| v.walk(msg))
     }
 
-    /// The view of a message whose top-level header fields `msg` holds (a parse of
-    /// the whole message or of its header block), with `walk` taking in its parts.
+    /// The view of a message whose top-level header fields the view reads are `top`,
+    /// with `walk` taking in its parts.
     fn build_with(
-        msg: &Message<'_>,
+        top: &Top<'_>,
         original: &[u8],
         head: &head::Block,
         walk: impl FnOnce(&mut View),
     ) -> View {
         let mut v = View {
-            subject: msg.subject().unwrap_or_default().trim().to_string(),
+            subject: top
+                .subject
+                .and_then(HeaderValue::as_text)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
             ..View::default()
         };
-        if let Some(a) = msg.from().and_then(|a| a.first()) {
+        if let Some(a) = top
+            .from
+            .and_then(HeaderValue::as_address)
+            .and_then(|a| a.first())
+        {
             v.from_addr = a.address().unwrap_or_default().trim().to_string();
             v.from_name = a.name().unwrap_or_default().trim().to_string();
         }
         if v.from_addr.is_empty()
-            && let Some(raw) = msg.header_raw("From")
+            && let Some(raw) = top.from_raw
         {
             v.from_addr = raw.trim().to_string();
         }
-        for a in msg.to().into_iter().chain(msg.cc()) {
-            for addr in a.iter() {
+        for a in [top.to, top.cc]
+            .into_iter()
+            .flatten()
+            .filter_map(HeaderValue::as_address)
+        {
+            fields::each_addr(a, |addr| {
                 if let Some(s) = addr.address() {
                     v.to_addrs.push(s.trim().to_string());
                 }
-            }
+            });
         }
         for f in &head.fields {
             // Names are compared as bytes: most fields are none of these, and a name
@@ -350,7 +363,7 @@ impl View {
         {
             v.subject = s.to_string();
         }
-        if let Some(ct) = msg.root_part().content_type()
+        if let Some(ct) = top.content_type
             && ct.ctype().eq_ignore_ascii_case("multipart")
             && let Some(rt) = ct.attribute("report-type")
         {
@@ -499,6 +512,31 @@ impl View {
             break;
         }
         lowers
+    }
+}
+
+/// The top-level header fields the view reads, as mail-parser parses them: the last of
+/// each name (the one mail-parser's accessors read).
+pub(crate) struct Top<'a> {
+    pub subject: Option<&'a HeaderValue<'a>>,
+    pub from: Option<&'a HeaderValue<'a>>,
+    /// The raw value of `From` (read when it holds no address).
+    pub from_raw: Option<&'a str>,
+    pub to: Option<&'a HeaderValue<'a>>,
+    pub cc: Option<&'a HeaderValue<'a>>,
+    pub content_type: Option<&'a ContentType<'a>>,
+}
+
+impl<'a> Top<'a> {
+    fn of(msg: &'a Message<'_>) -> Top<'a> {
+        Top {
+            subject: msg.header(HeaderName::Subject),
+            from: msg.header(HeaderName::From),
+            from_raw: msg.header_raw("From"),
+            to: msg.header(HeaderName::To),
+            cc: msg.header(HeaderName::Cc),
+            content_type: msg.root_part().content_type(),
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 //!
 //! mail-parser decodes every part (base64 images and attachments included) and walks
 //! every byte through an iterator to find part boundaries and header fields. Here the
-//! top-level header block is still parsed by mail-parser (its RFC 2047 words and address
-//! syntax), but the structure is followed the way mail-parser follows it — a delimiter is
+//! top-level fields read are parsed by mail-parser's own field parsers ([`fields`]: its
+//! RFC 2047 words and address syntax), and the structure is followed the way mail-parser follows it — a delimiter is
 //! the first `--boundary` anywhere after the part starts, the part's content ends before
 //! the line end that precedes it, the same tests after a delimiter for the end of a
 //! multipart — with `memmem` for the delimiters and [`head::read`] for the part
@@ -16,6 +16,7 @@
 //! Anything whose reading here is not certain to be mail-parser's gives `None` and the
 //! caller parses the message with mail-parser: a message without a body, a multipart
 //! whose boundary is missing or empty or whose first delimiter line holds more, a
+//! top-level field name holding white space, a top-level field its parser reads past, a
 //! `multipart/digest`, a `message/rfc822` that was not hidden, a part header whose field
 //! names hold white space (mail-parser squeezes it out), an odd byte after a delimiter.
 //! A part that ends without its delimiter (a returned message cut short) or does not
@@ -23,10 +24,10 @@
 //! Tests hold the view made here equal to the one made from mail-parser's parse on the
 //! corpus and on generated messages.
 
-use super::{Body, Fed, PARSER, Use, View, head, media_type, use_of};
+use super::{Body, Fed, Top, Use, View, fields, head, media_type, use_of};
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::parsers::MessageStream;
-use mail_parser::{ContentType, GetHeader, HeaderName, HeaderValue};
+use mail_parser::{ContentType, HeaderValue};
 use memchr::memmem;
 use std::borrow::Cow;
 
@@ -37,18 +38,48 @@ pub(super) fn view(fed: &Fed<'_>, original: &[u8], head: &head::Block) -> Option
         return None;
     }
     let bytes = &fed.bytes[..];
-    let root = PARSER.parse_headers(bytes)?;
-    let headers = &root.parts.first()?.headers;
-    if headers.is_empty() {
+    // What mail-parser is given has the original's layout unless fields were left out.
+    let own;
+    let top_head = if fed.body == head.body {
+        head
+    } else {
+        own = head::read(bytes);
+        &own
+    };
+    if top_head.fields.is_empty() {
         return None;
     }
-    let ct = headers
-        .header_value(&HeaderName::ContentType)
-        .and_then(HeaderValue::as_content_type)
-        .cloned();
-    let enc = encoding(headers.header_value(&HeaderName::ContentTransferEncoding));
-    let parts = parts(bytes, fed.body, ct, enc)?;
-    Some(View::build_with(&root, original, head, |v| {
+    // The last field of each name read; a name holding white space, which mail-parser
+    // squeezes out (making it maybe one of these), is left to mail-parser.
+    let mut last: [Option<&head::Field>; TOP_FIELDS.len()] = [None; TOP_FIELDS.len()];
+    for f in &top_head.fields {
+        let name = f.name(bytes);
+        if name.iter().any(u8::is_ascii_whitespace) {
+            return None;
+        }
+        if let Some(i) = TOP_FIELDS.iter().position(|n| name.eq_ignore_ascii_case(n)) {
+            last[i] = Some(f);
+        }
+    }
+    // The block ends in an empty line: every field ends in its line end.
+    let value = |i: usize| last[i].map(|f| &bytes[f.value..f.end]);
+    let ct = fields::parse_some(value(0), MessageStream::parse_content_type)?;
+    let enc = fields::parse_some(value(1), MessageStream::parse_unstructured)?;
+    let subject = fields::parse_some(value(2), MessageStream::parse_unstructured)?;
+    let from = fields::parse_some(value(3), MessageStream::parse_address)?;
+    let to = fields::parse_some(value(4), MessageStream::parse_address)?;
+    let cc = fields::parse_some(value(5), MessageStream::parse_address)?;
+    let ct = ct.as_ref().and_then(HeaderValue::as_content_type);
+    let top = Top {
+        subject: subject.as_ref(),
+        from: from.as_ref(),
+        from_raw: value(3).and_then(|v| std::str::from_utf8(v).ok()),
+        to: to.as_ref(),
+        cc: cc.as_ref(),
+        content_type: ct,
+    };
+    let parts = parts(bytes, fed.body, ct.cloned(), encoding(enc.as_ref()))?;
+    Some(View::build_with(&top, original, head, |v| {
         let mut text_bytes = 0;
         for (i, p) in parts.iter().enumerate() {
             let body = match &p.body {
@@ -62,6 +93,17 @@ pub(super) fn view(fed: &Fed<'_>, original: &[u8], head: &head::Block) -> Option
         }
     }))
 }
+
+/// The top-level fields read (by [`view`], in this order), parsed as
+/// [`PARSER`](super::PARSER) parses them.
+const TOP_FIELDS: [&[u8]; 6] = [
+    b"content-type",
+    b"content-transfer-encoding",
+    b"subject",
+    b"from",
+    b"to",
+    b"cc",
+];
 
 /// One part, in mail-parser's order (a multipart before its parts).
 struct Part<'x> {
@@ -338,7 +380,7 @@ fn contents<'x>(ct: Option<&ContentType<'x>>, bytes: Cow<'x, [u8]>, raw: bool) -
 
 #[cfg(test)]
 mod tests {
-    use super::super::{View, for_mail_parser};
+    use super::super::{PARSER, View, for_mail_parser};
     use super::*;
     use proptest::prelude::*;
     use std::path::Path;
