@@ -704,9 +704,9 @@ fn returned_of_block(head: &str) -> Returned {
         let [id, subject, from, to, cc] = &values;
         let id = fields::parse_some(id.as_deref(), MessageStream::parse_id)?;
         let subject = fields::parse_some(subject.as_deref(), MessageStream::parse_unstructured)?;
-        let from = fields::parse_some(from.as_deref(), MessageStream::parse_address)?;
-        let to = fields::parse_some(to.as_deref(), MessageStream::parse_address)?;
-        let cc = fields::parse_some(cc.as_deref(), MessageStream::parse_address)?;
+        let from = fields::parse_address_some(from.as_deref())?;
+        let to = fields::parse_address_some(to.as_deref())?;
+        let cc = fields::parse_address_some(cc.as_deref())?;
         Some(returned_from(
             id.as_ref(),
             subject.as_ref(),

@@ -66,9 +66,9 @@ pub(super) fn view(fed: &Fed<'_>, original: &[u8], head: &head::Block) -> Option
     let ct = fields::parse_some(value(0), MessageStream::parse_content_type)?;
     let enc = fields::parse_some(value(1), MessageStream::parse_unstructured)?;
     let subject = fields::parse_some(value(2), MessageStream::parse_unstructured)?;
-    let from = fields::parse_some(value(3), MessageStream::parse_address)?;
-    let to = fields::parse_some(value(4), MessageStream::parse_address)?;
-    let cc = fields::parse_some(value(5), MessageStream::parse_address)?;
+    let from = fields::parse_address_some(value(3))?;
+    let to = fields::parse_address_some(value(4))?;
+    let cc = fields::parse_address_some(value(5))?;
     let ct = ct.as_ref().and_then(HeaderValue::as_content_type);
     let top = Top {
         subject: subject.as_ref(),

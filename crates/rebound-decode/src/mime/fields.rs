@@ -55,6 +55,78 @@ pub(super) fn parse_some<'x>(
     }
 }
 
+/// mail-parser's `parse_address` of `value` ([`parse`]), read here without it when the
+/// value is a list of plain addresses ([`plain_addresses`]): the shape of nearly every
+/// `From`, `To` and `Cc` of a report, which mail-parser's parser walks a byte at a time
+/// through its state machine (some two thousand instructions a field).
+pub(super) fn parse_address(value: &[u8]) -> Option<HeaderValue<'_>> {
+    plain_addresses(value).or_else(|| parse(value, MessageStream::parse_address))
+}
+
+/// [`parse_address`] of a value that may be absent ([`parse_some`]).
+pub(super) fn parse_address_some(value: Option<&[u8]>) -> Option<Option<HeaderValue<'_>>> {
+    match value {
+        None => Some(None),
+        Some(v) => parse_address(v).map(Some),
+    }
+}
+
+/// A value made only of plain addresses, as mail-parser reads it: `addr`, `<addr>` or
+/// `Display Name <addr>`, separated by commas, with single spaces around; `addr` plain
+/// characters with one `@` inside, a name plain words. Anything else (quotes, comments,
+/// encoded words, groups, folded lines, runs of spaces ...) gives `None`, for
+/// mail-parser's parser to read. A test holds this to mail-parser's parse.
+fn plain_addresses(value: &[u8]) -> Option<HeaderValue<'_>> {
+    let v = std::str::from_utf8(value).ok()?;
+    let v = v.strip_suffix('\n')?;
+    let v = v.strip_suffix('\r').unwrap_or(v);
+    let v = v.strip_prefix(' ').unwrap_or(v);
+    if v.is_empty() {
+        return None;
+    }
+    let mut list = Vec::new();
+    for item in v.split(',') {
+        let item = item.strip_prefix(' ').unwrap_or(item);
+        list.push(plain_addr(item)?);
+    }
+    Some(HeaderValue::Address(Address::List(list)))
+}
+
+/// One item of [`plain_addresses`].
+fn plain_addr(item: &str) -> Option<Addr<'_>> {
+    let (name, addr) = match item.strip_suffix('>') {
+        Some(rest) => {
+            let (name, addr) = rest.split_once('<')?;
+            let name = if name.is_empty() {
+                None
+            } else {
+                let name = name.strip_suffix(' ')?;
+                let plain = !name.is_empty()
+                    && name.split(' ').all(|w| {
+                        !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    });
+                if !plain {
+                    return None;
+                }
+                Some(name)
+            };
+            (name, addr)
+        }
+        None => (None, item),
+    };
+    let at = addr.find('@')?;
+    let plain = at > 0
+        && at + 1 < addr.len()
+        && addr.bytes().filter(|&b| b == b'@').count() == 1
+        && addr.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+' | b'=' | b'@')
+        });
+    plain.then(|| Addr {
+        name: name.map(Cow::Borrowed),
+        address: Some(Cow::Borrowed(addr)),
+    })
+}
+
 /// Every address of `a`, in mail-parser's order ([`Address::iter`], without its boxed
 /// iterator).
 pub(super) fn each_addr<'a, 'x>(a: &'a Address<'x>, mut f: impl FnMut(&'a Addr<'x>)) {
@@ -108,8 +180,102 @@ mod tests {
         proptest::collection::vec(piece, 0..12).prop_map(|p| p.concat())
     }
 
+    /// An address field's value: plain shapes and the bytes that make them not plain.
+    fn address_value() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            4 => Just("a@example.org"),
+            2 => Just("MAILER-DAEMON@mx.example.net"),
+            2 => Just("bounce+x=y@b.c"),
+            1 => Just("a.b_c-d@e"),
+            3 => Just("<"),
+            3 => Just(">"),
+            3 => Just(" "),
+            2 => Just(","),
+            2 => Just("Mail Delivery System"),
+            1 => Just("Postmaster"),
+            1 => Just("x-y"),
+            1 => Just("@"),
+            1 => Just("\"A, B\""),
+            1 => Just("(comment)"),
+            1 => Just("=?utf-8?q?J=C3=B6rg?="),
+            1 => Just("team:"),
+            1 => Just(";"),
+            1 => Just("\t"),
+            1 => Just("\r"),
+            1 => Just("\n "),
+            1 => Just("."),
+            1 => Just("'"),
+            1 => Just("[1.2.3.4]"),
+            1 => Just("é"),
+            1 => Just("\\"),
+        ];
+        proptest::collection::vec(piece, 0..10).prop_map(|p| format!("{}\n", p.concat()))
+    }
+
+    /// An address field's value of the plain shapes, now and then spoilt.
+    fn plain_value() -> impl Strategy<Value = String> {
+        let item = prop_oneof![
+            Just("a@example.org".to_string()),
+            Just("<a@example.org>".to_string()),
+            Just("Mail Delivery System <MAILER-DAEMON@mx.example.net>".to_string()),
+            Just("Postmaster <postmaster@x.y>".to_string()),
+            Just("x-y <bounce+x=y@b.c>".to_string()),
+        ];
+        (
+            proptest::collection::vec(item, 1..4),
+            prop_oneof![Just(", "), Just(","), Just(" , "), Just(",  ")],
+            prop_oneof![Just(" "), Just(""), Just("  "), Just("\t")],
+            prop_oneof![
+                Just("\n"),
+                Just("\r\n"),
+                Just(" \n"),
+                Just("\n\t"),
+                Just("")
+            ],
+        )
+            .prop_map(|(items, sep, lead, end)| format!("{lead}{}{end}", items.join(sep)))
+    }
+
+    /// Whether mail-parser's parse of an address value is the one made here.
+    fn same_addresses(v: &str) -> Result<(), TestCaseError> {
+        let b = v.as_bytes();
+        prop_assert_eq!(
+            super::parse_address(b),
+            super::parse(b, mail_parser::parsers::MessageStream::parse_address),
+            "{:?}",
+            v
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn plain_shapes_are_read_here() {
+        for v in [
+            " a@example.org\n",
+            " <a@example.org>\r\n",
+            " Mail Delivery System <MAILER-DAEMON@mx.example.net>\n",
+            " x-y <bounce+x=y@b.c>, <a@example.org>,c@d.e\n",
+        ] {
+            assert!(super::plain_addresses(v.as_bytes()).is_some(), "{v:?}");
+            same_addresses(v).unwrap();
+        }
+        for v in [" \"A\" <a@b.c>\n", " a@b.c (x)\n", " a@b.c", " a@b.c\n\t\n"] {
+            assert!(super::plain_addresses(v.as_bytes()).is_none(), "{v:?}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 3000, .. ProptestConfig::default() })]
+
+        #[test]
+        fn plain_addresses_are_mail_parsers(v in address_value()) {
+            same_addresses(&v)?;
+        }
+
+        #[test]
+        fn plain_shaped_addresses_are_mail_parsers(v in plain_value()) {
+            same_addresses(&v)?;
+        }
 
         /// The fields parsed one at a time give what mail-parser's parse of the block's
         /// fields read gives.
