@@ -702,7 +702,7 @@ fn returned_of_block(head: &str) -> Returned {
     let values = [id, subject, from, to, cc].map(|f| f.map(|f| fields::value(b, f)));
     let parsed = (|| {
         let [id, subject, from, to, cc] = &values;
-        let id = fields::parse_some(id.as_deref(), MessageStream::parse_id)?;
+        let id = fields::parse_id_some(id.as_deref())?;
         let subject = fields::parse_some(subject.as_deref(), MessageStream::parse_unstructured)?;
         let from = fields::parse_address_some(from.as_deref())?;
         let to = fields::parse_address_some(to.as_deref())?;

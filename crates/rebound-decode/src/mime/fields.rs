@@ -127,6 +127,38 @@ fn plain_addr(item: &str) -> Option<Addr<'_>> {
     })
 }
 
+/// mail-parser's `parse_id` of `value` ([`parse`]; absent: `Some(None)`), read here
+/// without it when the value is one plain `<id>` (white space around it, none in it).
+pub(super) fn parse_id_some(value: Option<&[u8]>) -> Option<Option<HeaderValue<'_>>> {
+    let Some(value) = value else {
+        return Some(None);
+    };
+    plain_id(value)
+        .or_else(|| parse(value, MessageStream::parse_id))
+        .map(Some)
+}
+
+/// [`parse_id_some`]'s plain `<id>`.
+fn plain_id(value: &[u8]) -> Option<HeaderValue<'_>> {
+    // One field's value: a line end ends it, and only there is none folded.
+    let folded = |i: usize| matches!(value.get(i + 1), Some(b' ' | b'\t'));
+    if value.last() != Some(&b'\n')
+        || memchr::memchr_iter(b'\n', &value[..value.len() - 1]).any(|i| !folded(i))
+    {
+        return None;
+    }
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let start = value.iter().position(|b| !blank(b))?;
+    let end = value.iter().rposition(|b| !blank(b))? + 1;
+    let id = value[start..end].strip_prefix(b"<")?.strip_suffix(b">")?;
+    if id.is_empty() || id.iter().any(|b| blank(b) || matches!(b, b'<' | b'>')) {
+        return None;
+    }
+    Some(HeaderValue::Text(Cow::Borrowed(
+        std::str::from_utf8(id).ok()?,
+    )))
+}
+
 /// Every address of `a`, in mail-parser's order ([`Address::iter`], without its boxed
 /// iterator).
 pub(super) fn each_addr<'a, 'x>(a: &'a Address<'x>, mut f: impl FnMut(&'a Addr<'x>)) {
@@ -264,8 +296,38 @@ mod tests {
         }
     }
 
+    /// A `Message-ID` value: plain `<id>`s and the bytes that make one not plain.
+    fn id_value() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            4 => Just("<a.1@example.org>"),
+            2 => Just("<"),
+            2 => Just(">"),
+            2 => Just(" "),
+            1 => Just("x@y"),
+            1 => Just("\t"),
+            1 => Just("\r"),
+            1 => Just("\n "),
+            1 => Just("\n"),
+            1 => Just("é"),
+            1 => Just("\u{b}"),
+        ];
+        (proptest::collection::vec(piece, 0..6), any::<bool>())
+            .prop_map(|(p, end)| if end { p.concat() + "\n" } else { p.concat() })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 3000, .. ProptestConfig::default() })]
+
+        #[test]
+        fn plain_ids_are_mail_parsers(v in id_value()) {
+            let b = v.as_bytes();
+            prop_assert_eq!(
+                super::parse_id_some(Some(b)),
+                super::parse(b, mail_parser::parsers::MessageStream::parse_id).map(Some),
+                "{:?}",
+                v
+            );
+        }
 
         #[test]
         fn plain_addresses_are_mail_parsers(v in address_value()) {
