@@ -17,6 +17,7 @@ use mail_parser::{
 
 mod fast;
 mod fields;
+mod qp;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
