@@ -49,7 +49,12 @@ impl Classes {
         let mut blocks = rest.chunks_exact(16);
         let mut k = 0;
         for block in &mut blocks {
-            m = or_block(m, block_masks(block.try_into().unwrap_or(&[b' '; 16])), k, 0);
+            m = or_block(
+                m,
+                block_masks(block.try_into().unwrap_or(&[b' '; 16])),
+                k,
+                0,
+            );
             k += 1;
         }
         let tail = blocks.remainder().len();
