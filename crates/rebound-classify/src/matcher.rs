@@ -370,7 +370,7 @@ pub(crate) fn prepare(text: &str, scratch: &mut Scratch) {
                 p = e;
             } else {
                 let e = scan::next(&classes.space, q, false).min(n);
-                if !crate::reply::is_code_token(&text[q..e]) {
+                if !crate::reply::is_code_token(&b[q..e]) {
                     continue;
                 }
                 // Drop the token and the single space before it (if it was copied).

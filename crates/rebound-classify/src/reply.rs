@@ -192,8 +192,14 @@ pub fn find_status(text: &str) -> Option<&str> {
 
 /// Whether a whitespace-separated token is only a code prefix of a (flattened,
 /// multi-line) reply: `550`, `550-5.1.1`, `550-`, `5.1.1`, `#550`.
-pub(crate) fn is_code_token(tok: &str) -> bool {
-    let t = tok.trim_start_matches('#').as_bytes();
+///
+/// Read as bytes (`#` is ASCII, so stripping it byte by byte is what stripping the
+/// character does) and inlined: it runs on about two tokens of every reply, and as a
+/// call on a `str` it cost about 57 instructions each.
+#[inline]
+pub(crate) fn is_code_token(tok: &[u8]) -> bool {
+    let hashes = tok.iter().take_while(|&&c| c == b'#').count();
+    let t = &tok[hashes..];
     if t.len() >= 3 && is_code_digit(t[0]) && t[1].is_ascii_digit() && t[2].is_ascii_digit() {
         let rest = &t[3..];
         return rest.is_empty() || (rest[0] == b'-' && (rest.len() == 1 || is_status(&rest[1..])));
@@ -222,7 +228,7 @@ pub fn normalize(text: &str, out: &mut Vec<u8>) {
                 break;
             }
             let tok = &b[start..i];
-            if (tok[0].is_ascii_digit() || tok[0] == b'#') && is_code_token(&text[start..i]) {
+            if (tok[0].is_ascii_digit() || tok[0] == b'#') && is_code_token(tok) {
                 continue;
             }
             if !out.is_empty() {
@@ -235,7 +241,7 @@ pub fn normalize(text: &str, out: &mut Vec<u8>) {
     }
     let mut buf = [0u8; 4];
     for tok in text.split_whitespace() {
-        if is_code_token(tok) {
+        if is_code_token(tok.as_bytes()) {
             continue;
         }
         if !out.is_empty() {
