@@ -27,7 +27,7 @@ pub struct Reply<'a> {
 impl<'a> Reply<'a> {
     /// Takes a reply string apart. Never fails.
     pub fn parse(line: &'a str) -> Reply<'a> {
-        let text = clip(line.trim(), MAX_TEXT);
+        let text = clip(trim(line), MAX_TEXT);
         let status = find_status(text);
         // The code that introduces the status code is the reply's own; an earlier
         // one may belong to something else (`220-banner 421 4.2.1 ...`).
@@ -71,6 +71,21 @@ impl<'a> Reply<'a> {
             (None, Some(s)) => Some(s.as_bytes()[0] - b'0'),
             (None, None) => None,
         }
+    }
+}
+
+/// `s.trim()`, without its character decoding when `s` begins and ends with a
+/// visible ASCII character, as nearly every reply does (an ASCII last byte is a whole
+/// character, and no visible one is white space; `u8::is_ascii_whitespace` would not
+/// do, as it leaves out the vertical tab that `trim` removes). Measured with the
+/// byte-wise `code_before`: 4,942 -> 4,893 instructions per reply.
+#[inline]
+fn trim(s: &str) -> &str {
+    let solid = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
+    if solid(s.as_bytes().first()) && solid(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
     }
 }
 
@@ -119,7 +134,11 @@ pub fn find_reply_code(text: &str) -> Option<u16> {
 /// `status` must be a slice of `text`.
 fn code_before(text: &str, status: &str) -> Option<u16> {
     let at = status.as_ptr() as usize - text.as_ptr() as usize;
-    let head = text[..at].trim_end_matches([' ', '-']).as_bytes();
+    // Both separators are ASCII, so they are stripped byte by byte.
+    let mut head = &text.as_bytes()[..at];
+    while let [rest @ .., b' ' | b'-'] = head {
+        head = rest;
+    }
     if head.len() < 3 || head.len() == at {
         return None;
     }
@@ -374,6 +393,34 @@ mod tests {
             text in "([0-9]{1,4}|[245][0-9][0-9]|[ .;,)'\"\t-]|[a-z]{1,3}|\u{e9}){0,16}"
         ) {
             proptest::prop_assert_eq!(find_reply_code(&text), find_reply_code_bytewise(&text));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn trimming_is_str_trim(text in "[ \t\n\x0b\x0c\ra#\u{a0}\u{3000}\u{e9}-]{0,12}") {
+            proptest::prop_assert_eq!(trim(&text), text.trim());
+        }
+
+        #[test]
+        fn the_code_before_a_status_is_found_as_with_str_trimming(
+            head in "([0-9]{1,4}|[ -]{1,3}|[a-z]{1,2}|\u{e9}){0,6}"
+        ) {
+            let text = format!("{head}5.1.1 x");
+            let status = find_status(&text);
+            if let Some(status) = status {
+                let at = status.as_ptr() as usize - text.as_ptr() as usize;
+                let want = {
+                    let h = text[..at].trim_end_matches([' ', '-']).as_bytes();
+                    (h.len() >= 3 && h.len() != at
+                        && (h.len() == 3 || !h[h.len() - 4].is_ascii_alphanumeric())
+                        && is_code_digit(h[h.len() - 3])
+                        && h[h.len() - 2].is_ascii_digit()
+                        && h[h.len() - 1].is_ascii_digit())
+                    .then(|| h[h.len() - 3..].iter().fold(0u16, |v, &c| v * 10 + (c - b'0') as u16))
+                };
+                proptest::prop_assert_eq!(code_before(&text, status), want);
+            }
         }
     }
 
