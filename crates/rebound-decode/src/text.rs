@@ -271,17 +271,22 @@ pub fn lines(s: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// A field as [`fields`] reads it: the index of its group, its name as written and its
+/// value.
+pub type Field<'a> = (usize, &'a str, std::borrow::Cow<'a, str>);
+
 /// Reads `Name: value` fields with continuation lines, in order. Lines that are not
 /// fields (and do not continue one) are skipped. Groups are separated by blank lines:
 /// each field carries the index of its group. Names are as written (compare them
 /// ignoring ASCII case); values are trimmed, continuation lines joined with a space.
-pub fn fields(s: &str) -> Vec<(usize, &str, std::borrow::Cow<'_, str>)> {
-    let mut out: Vec<(usize, &str, std::borrow::Cow<'_, str>)> = Vec::with_capacity(16);
+pub fn fields(s: &str) -> Vec<Field<'_>> {
+    let mut out: Vec<Field<'_>> = Vec::with_capacity(16);
     let mut group = 0;
     let mut blank = false;
     let mut last_was_field = false;
     for line in lines(s) {
-        if line.trim().is_empty() {
+        let t = trim(line);
+        if t.is_empty() {
             blank = true;
             last_was_field = false;
             continue;
@@ -290,37 +295,88 @@ pub fn fields(s: &str) -> Vec<(usize, &str, std::borrow::Cow<'_, str>)> {
             if let Some(last) = out.last_mut() {
                 let v = last.2.to_mut();
                 v.push(' ');
-                v.push_str(line.trim());
+                v.push_str(t);
             }
             continue;
         }
-        match line.split_once(':') {
-            Some((name, value))
-                if !name.is_empty()
-                    && name.len() < 40
-                    && name
-                        .trim_end()
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-            {
+        match field_of_line(line) {
+            Some((name, value)) => {
                 if blank && !out.is_empty() {
                     group += 1;
                 }
                 blank = false;
-                out.push((group, name.trim(), std::borrow::Cow::Borrowed(value.trim())));
+                out.push((group, name, std::borrow::Cow::Borrowed(value)));
                 last_was_field = true;
             }
-            _ => last_was_field = false,
+            None => last_was_field = false,
         }
     }
     out
 }
 
+/// The name and value of a line that is a field (`Name: value`, the name under 40 bytes
+/// of letters, digits, `-` and `_`, white space before the colon allowed), both trimmed.
+fn field_of_line(line: &str) -> Option<(&str, &str)> {
+    let b = line.as_bytes();
+    // Most fields have the colon right after the name: found without a search for the
+    // colon and with nothing to trim off the name. With [`trim`], this took `fields`
+    // from about 630 instructions per line to 460 (callgrind, `maildir/bsd`).
+    let n = b
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || c == b'-' || c == b'_'))
+        .unwrap_or(b.len());
+    if n > 0 && n < 40 && b.get(n) == Some(&b':') {
+        // The name is ASCII: `n` and `n + 1` are character boundaries.
+        return Some((&line[..n], trim(&line[n + 1..])));
+    }
+    match line.split_once(':') {
+        Some((name, value))
+            if !name.is_empty()
+                && name.len() < 40
+                && name
+                    .trim_end()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Some((name.trim(), value.trim()))
+        }
+        _ => None,
+    }
+}
+
+/// What [`str::trim`] gives, the ASCII white space at the ends taken off byte by byte:
+/// `str::trim` decodes each character it looks at, and most ends are ASCII.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut start = 0;
+    let mut end = b.len();
+    while start < end && is_ascii_space(b[start]) {
+        start += 1;
+    }
+    while end > start && is_ascii_space(b[end - 1]) {
+        end -= 1;
+    }
+    // ASCII bytes are characters of their own: `start` and `end` are boundaries.
+    let t = &s[start..end];
+    let tb = t.as_bytes();
+    if tb.first().is_some_and(|&c| c >= 0x80) || tb.last().is_some_and(|&c| c >= 0x80) {
+        // A non-ASCII end may be white space (U+00A0, U+3000 ...).
+        return t.trim();
+    }
+    t
+}
+
+/// The ASCII characters that [`char::is_whitespace`] holds to be white space (what
+/// `str::trim` and `split_whitespace` take off or split on).
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ')
+}
+
 /// Collapses runs of white space to one space and trims.
 pub fn squash(s: &str) -> String {
     if s.is_ascii() {
-        // What `split_whitespace` splits on, in ASCII.
-        let is_space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ');
+        let is_space = is_ascii_space;
         let b = s.as_bytes();
         let mut out = String::with_capacity(s.len());
         let mut i = 0;
@@ -402,6 +458,27 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn trim_is_what_str_trim_gives(s in "[a \t\r\n\x0b\x0c\x1f\u{a0}\u{3000}é:-]{0,24}") {
+            proptest::prop_assert_eq!(trim(&s), s.trim());
+        }
+
+        #[test]
+        fn a_field_line_is_read_as_splitting_at_the_colon_reads_it(
+            s in "[aZ9 \t_\u{3000}é:-]{0,48}"
+        ) {
+            let by_split = s.split_once(':').and_then(|(name, value)| {
+                (!name.is_empty()
+                    && name.len() < 40
+                    && name
+                        .trim_end()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                .then(|| (name.trim(), value.trim()))
+            });
+            proptest::prop_assert_eq!(field_of_line(&s), by_split);
+        }
+
         #[test]
         fn lines_are_what_str_lines_gives(s in "[a\r\né]{0,24}") {
             proptest::prop_assert_eq!(lines(&s).collect::<Vec<_>>(), s.lines().collect::<Vec<_>>());
