@@ -375,6 +375,9 @@ fn is_ascii_space(b: u8) -> bool {
 
 /// Collapses runs of white space to one space and trims.
 pub fn squash(s: &str) -> String {
+    if is_squashed(s) {
+        return s.to_string();
+    }
     if s.is_ascii() {
         let is_space = is_ascii_space;
         let b = s.as_bytes();
@@ -407,6 +410,47 @@ pub fn squash(s: &str) -> String {
         out.push_str(w);
     }
     out
+}
+
+/// Whether `s` is ASCII and [`squash`] gives it back as it is: no white space but single
+/// spaces between words. Most diagnostics already are; this looks at eight bytes at a
+/// time where `squash` copies word by word.
+pub fn is_squashed(s: &str) -> bool {
+    const EACH: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x80 * EACH;
+    let b = s.as_bytes();
+    if !s.is_ascii() || b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+        return false;
+    }
+    // Whether the byte before is a space.
+    let mut after_space = false;
+    let mut words = b.chunks_exact(8);
+    for c in &mut words {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        // The high bit of each byte that is at least `n`: every byte is ASCII, so
+        // subtracting from it with its high bit set never borrows from the next one.
+        let at_least = |n: u8| ((w | HIGH) - u64::from(n) * EACH) & HIGH;
+        // Tab, line feed, vertical tab, form feed, carriage return.
+        let control_space = at_least(0x09) & !at_least(0x0e);
+        let space = at_least(b' ') & !at_least(b' ' + 1);
+        if control_space != 0 || space & (space >> 8) != 0 || (after_space && space & 0x80 != 0) {
+            return false;
+        }
+        after_space = space >> 63 != 0;
+    }
+    for &c in words.remainder() {
+        if c == b' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if is_ascii_space(c) {
+            return false;
+        } else {
+            after_space = false;
+        }
+    }
+    true
 }
 
 /// The first host name (`a.b.c`) named after "host" in an MTA's prose, e.g.
@@ -458,6 +502,12 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn squashed_is_what_squash_keeps(s in "[ab \t\r\n\x0b\x0c\x1f\u{a0}]{0,40}") {
+            let kept = squash(&s) == s;
+            proptest::prop_assert_eq!(is_squashed(&s), kept && s.is_ascii(), "{:?}", s);
+        }
+
         #[test]
         fn trim_is_what_str_trim_gives(s in "[a \t\r\n\x0b\x0c\x1f\u{a0}\u{3000}é:-]{0,24}") {
             proptest::prop_assert_eq!(trim(&s), s.trim());
