@@ -22,11 +22,17 @@ pub fn read(view: &View) -> Vec<Recipient> {
     if out.is_empty() {
         // Some MTAs put the DSN fields into the human-readable part.
         for t in &view.texts {
-            if (text::has_line_starting_ci(t, "final-recipient:")
-                || text::has_line_starting_ci(t, "original-recipient:"))
-                && (text::has_line_starting_ci(t, "status:")
-                    || text::has_line_starting_ci(t, "action:"))
-            {
+            // A recipient field (bits 0 and 1) and a status or action (bits 2 and 3).
+            let found = text::lines_starting_ci(
+                t,
+                &[
+                    "final-recipient:",
+                    "original-recipient:",
+                    "status:",
+                    "action:",
+                ],
+            );
+            if found & 0b11 != 0 && found & 0b1100 != 0 {
                 out.extend(parse(t));
             }
         }

@@ -160,7 +160,39 @@ pub fn ends_with_ci(s: &str, suffix: &str) -> bool {
 /// Whether a line of `s` other than the first starts with the ASCII `prefix`, ignoring
 /// ASCII case: `lower(s).contains("\n" + prefix)` without the copy.
 pub fn has_line_starting_ci(s: &str, prefix: &str) -> bool {
-    memchr::memchr_iter(b'\n', s.as_bytes()).any(|nl| starts_with_ci(&s[nl + 1..], prefix))
+    lines_starting_ci(s, &[prefix]) != 0
+}
+
+/// Which of `prefixes` (ASCII, at most 64) start a line of `s` other than the first,
+/// ignoring ASCII case, as [`has_line_starting_ci`] tells for each: bit `i` for
+/// `prefixes[i]`. One pass over the lines answers for all of them, and a prefix is
+/// compared only where its first letter is.
+pub fn lines_starting_ci(s: &str, prefixes: &[&str]) -> u64 {
+    let b = s.as_bytes();
+    let all = u64::MAX >> (64 - prefixes.len().clamp(1, 64));
+    let mut found = 0u64;
+    for nl in memchr::memchr_iter(b'\n', b) {
+        let rest = &b[nl + 1..];
+        let first = rest.first().map(u8::to_ascii_lowercase);
+        for (i, p) in prefixes.iter().enumerate().take(64) {
+            let p = p.as_bytes();
+            let starts = match p.first() {
+                None => true,
+                Some(c) => {
+                    first == Some(c.to_ascii_lowercase())
+                        && rest.len() >= p.len()
+                        && rest[..p.len()].eq_ignore_ascii_case(p)
+                }
+            };
+            if starts {
+                found |= 1 << i;
+            }
+        }
+        if found == all {
+            break;
+        }
+    }
+    found
 }
 
 /// A crude but safe HTML to text: tags dropped, `<br>`, `<p>`, `<div>`, `<tr>` and
@@ -502,6 +534,20 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn lines_starting_are_what_each_line_says(s in "[aAbB:\né]{0,30}") {
+            let prefixes = ["a:", "B", "ab", "", "é"];
+            let by_line = |p: &str| {
+                memchr::memchr_iter(b'\n', s.as_bytes()).any(|nl| starts_with_ci(&s[nl + 1..], p))
+            };
+            let want = prefixes
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| by_line(p))
+                .fold(0u64, |m, (i, _)| m | 1 << i);
+            proptest::prop_assert_eq!(lines_starting_ci(&s, &prefixes), want);
+        }
+
         #[test]
         fn squashed_is_what_squash_keeps(s in "[ab \t\r\n\x0b\x0c\x1f\u{a0}]{0,40}") {
             let kept = squash(&s) == s;

@@ -36,7 +36,7 @@ pub fn scan_text(view: &View) -> Vec<Recipient> {
 
 /// Reads failed recipients from a report's text, leaving out the addresses in `exclude`
 /// (the report's sender and addressee: the original sender).
-pub fn scan(report: &str, exclude: &[impl AsRef<str>]) -> Vec<Recipient> {
+pub fn scan(report: &str, exclude: &[String]) -> Vec<Recipient> {
     scan_as(report, exclude, kind_of_text(report))
 }
 
