@@ -203,11 +203,14 @@ pub fn strip_html(h: &str) -> String {
     let mut rest = h.as_str();
     // Inside <style> or <script>: text is dropped until the closing tag.
     let mut skipping: Option<&str> = None;
-    while let Some(lt) = rest.find('<') {
+    // The tags are found with memchr: with `str::find` of a char in its place, decoding
+    // cost about 1,000 instructions per message more (130,071 against 129,047,
+    // `bench/decode-instructions.sh`).
+    while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
         if skipping.is_none() {
             out.push_str(&rest[..lt]);
         }
-        let Some(gt) = rest[lt..].find('>') else {
+        let Some(gt) = memchr::memchr(b'>', &rest.as_bytes()[lt..]) else {
             rest = "";
             break;
         };
