@@ -17,7 +17,7 @@ use crate::{Kind, Recipient, RecipientSource, address};
 pub fn read(view: &View) -> Vec<Recipient> {
     let mut out = Vec::new();
     for d in &view.dsn {
-        out.extend(parse(d));
+        add(&mut out, parse(d));
     }
     if out.is_empty() {
         // Some MTAs put the DSN fields into the human-readable part.
@@ -33,7 +33,7 @@ pub fn read(view: &View) -> Vec<Recipient> {
                 ],
             );
             if found & 0b11 != 0 && found & 0b1100 != 0 {
-                out.extend(parse(t));
+                add(&mut out, parse(t));
             }
         }
     }
@@ -60,6 +60,16 @@ pub fn read(view: &View) -> Vec<Recipient> {
         }
     }
     out
+}
+
+/// `more` after `out`: taken as it is when `out` is empty (most reports have one DSN),
+/// instead of moved fact by fact into a new allocation.
+fn add(out: &mut Vec<Recipient>, more: Vec<Recipient>) {
+    if out.is_empty() {
+        *out = more;
+    } else {
+        out.extend(more);
+    }
 }
 
 /// Sendmail cuts a long reply short in `Diagnostic-Code` but quotes it whole in the
@@ -306,24 +316,36 @@ fn recipient_value(v: &str) -> Option<String> {
 
 /// The value after a `type;` prefix, trimmed.
 fn after_type_str(v: &str) -> &str {
-    match v.split_once(';') {
-        Some((t, rest)) if t.len() < 12 && !t.contains('@') => rest.trim(),
-        _ => v.trim(),
+    match split_at_semicolon(v) {
+        Some((t, rest)) if t.len() < 12 && memchr::memchr(b'@', t.as_bytes()).is_none() => {
+            text::trim(rest)
+        }
+        _ => text::trim(v),
     }
+}
+
+/// `v.split_once(';')`, the `;` found by memchr (`str::split_once` of a char sets up a
+/// general search for each of these short values).
+fn split_at_semicolon(v: &str) -> Option<(&str, &str)> {
+    // `;` is ASCII: `i` and `i + 1` are character boundaries.
+    memchr::memchr(b';', v.as_bytes()).map(|i| (&v[..i], &v[i + 1..]))
 }
 
 /// `smtp; 550 ...` → (`smtp`, `550 ...`).
 fn split_type(v: &str) -> (Option<String>, String) {
-    match v.split_once(';') {
+    match split_at_semicolon(v) {
         Some((t, rest))
             if t.len() < 12
-                && t.trim()
+                && text::trim(t)
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
         {
-            (Some(t.trim().to_ascii_lowercase()), rest.trim().to_string())
+            (
+                Some(text::trim(t).to_ascii_lowercase()),
+                text::trim(rest).to_string(),
+            )
         }
-        _ => (None, v.trim().to_string()),
+        _ => (None, text::trim(v).to_string()),
     }
 }
 
