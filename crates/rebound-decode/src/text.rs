@@ -171,6 +171,34 @@ pub fn lines_starting_ci(s: &str, prefixes: &[&str]) -> u64 {
     let b = s.as_bytes();
     let all = u64::MAX >> (64 - prefixes.len().clamp(1, 64));
     let mut found = 0u64;
+    if !prefixes.is_empty()
+        && prefixes
+            .iter()
+            .all(|p| memchr::memchr(b':', p.as_bytes()) == Some(p.len() - 1))
+    {
+        // Field names: each prefix ends with its only colon, so a line that starts with
+        // it has a colon where the prefix's is. Colons are fewer than line ends in most
+        // texts: each is looked at instead of each line.
+        for colon in memchr::memchr_iter(b':', b) {
+            for (i, p) in prefixes.iter().enumerate().take(64) {
+                let p = p.as_bytes();
+                let Some(start) = (colon + 1).checked_sub(p.len()) else {
+                    continue;
+                };
+                if start > 0
+                    && b[start - 1] == b'\n'
+                    && b[start].eq_ignore_ascii_case(&p[0])
+                    && b[start..=colon].eq_ignore_ascii_case(p)
+                {
+                    found |= 1 << i;
+                }
+            }
+            if found == all {
+                break;
+            }
+        }
+        return found;
+    }
     for nl in memchr::memchr_iter(b'\n', b) {
         let rest = &b[nl + 1..];
         let first = rest.first().map(u8::to_ascii_lowercase);
@@ -539,7 +567,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn lines_starting_are_what_each_line_says(s in "[aAbB:\né]{0,30}") {
-            let prefixes = ["a:", "B", "ab", "", "é"];
+            for prefixes in [&["a:", "B", "ab", "", "é"][..], &["a:", "ba:", "é:"], &["b:"]] {
             let by_line = |p: &str| {
                 memchr::memchr_iter(b'\n', s.as_bytes()).any(|nl| starts_with_ci(&s[nl + 1..], p))
             };
@@ -548,7 +576,8 @@ mod tests {
                 .enumerate()
                 .filter(|(_, p)| by_line(p))
                 .fold(0u64, |m, (i, _)| m | 1 << i);
-            proptest::prop_assert_eq!(lines_starting_ci(&s, &prefixes), want);
+            proptest::prop_assert_eq!(lines_starting_ci(&s, prefixes), want, "{:?}", prefixes);
+            }
         }
 
         #[test]
