@@ -14,6 +14,10 @@ use rebound_classify::{Classifier, Reply, Scratch};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+/// The `rebound` binary's allocator, so that what is measured is what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)

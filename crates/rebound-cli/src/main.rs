@@ -21,6 +21,13 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc rather than the system allocator: decoding a bounce makes many small,
+/// short-lived allocations, which glibc's malloc serves at several times the cost
+/// (measured with bench/decode-instructions.sh; the benches use it too, so that what
+/// they measure is what ships).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "rebound",

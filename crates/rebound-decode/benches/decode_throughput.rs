@@ -12,6 +12,10 @@ use cpu_time::{cpu_time, on_core};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+/// The `rebound` binary's allocator, so that what is measured is what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)

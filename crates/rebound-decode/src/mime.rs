@@ -13,6 +13,7 @@ use crate::text;
 use mail_parser::{ContentType, HeaderName, Message, MessageParser, MimeHeaders, PartType};
 
 mod fast;
+mod qp;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
