@@ -494,7 +494,9 @@ fn conclude(reason: Reason) -> Conclusion {
 }
 
 /// Applies what the codes say about permanence: a transient reply is never hard and
-/// never suppresses.
+/// never suppresses. Inlined, so that the verdict is built where the caller returns
+/// it: called, the evidence was copied in and out (17 instructions a reply more).
+#[inline(always)]
 fn finish(c: Conclusion, mut ev: Evidence) -> Verdict {
     let mut category = c.category;
     if ev.permanence == Permanence::Transient && category == Category::Hard {

@@ -27,7 +27,7 @@ pub struct Reply<'a> {
 impl<'a> Reply<'a> {
     /// Takes a reply string apart. Never fails.
     pub fn parse(line: &'a str) -> Reply<'a> {
-        let text = clip(line.trim(), MAX_TEXT);
+        let text = clip(trim(line), MAX_TEXT);
         let status = find_status(text);
         // The code that introduces the status code is the reply's own; an earlier
         // one may belong to something else (`220-banner 421 4.2.1 ...`).
@@ -74,6 +74,21 @@ impl<'a> Reply<'a> {
     }
 }
 
+/// `s.trim()`, without its character decoding when `s` begins and ends with a
+/// visible ASCII character, as nearly every reply does (an ASCII last byte is a whole
+/// character, and no visible one is white space; `u8::is_ascii_whitespace` would not
+/// do, as it leaves out the vertical tab that `trim` removes). Measured with the
+/// byte-wise `code_before`: 4,942 -> 4,893 instructions per reply.
+#[inline]
+fn trim(s: &str) -> &str {
+    let solid = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
+    if solid(s.as_bytes().first()) && solid(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 /// Cuts a string to at most `max` bytes on a character boundary.
 fn clip(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -94,32 +109,48 @@ fn is_code_digit(b: u8) -> bool {
 /// an IP address or a status code, followed by a space, a hyphen, a quote, `;`, or the end.
 pub fn find_reply_code(text: &str) -> Option<u16> {
     let b = text.as_bytes();
+    // Most replies without a status code begin with their reply code (`550 User
+    // unknown`): the first place the search below would look, tried without its
+    // set-up (measured: 4,893 -> 4,872 instructions per reply).
+    if b.first().copied().is_some_and(is_code_digit)
+        && let Some(code) = reply_code_at(b, 0)
+    {
+        return Some(code);
+    }
     // A code begins with 2, 4 or 5: jump from one of those to the next.
     let heads = b.get(..b.len().saturating_sub(2)).unwrap_or_default();
-    for i in memchr::memchr3_iter(b'2', b'4', b'5', heads) {
-        if b[i + 1].is_ascii_digit() && b[i + 2].is_ascii_digit() {
-            let before_ok = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
-            let after_ok = i + 3 == b.len()
-                || matches!(
-                    b[i + 3],
-                    b' ' | b'-' | b'\t' | b';' | b'\'' | b'"' | b',' | b')'
-                );
-            if before_ok && after_ok {
-                let code = (b[i] - b'0') as u16 * 100
-                    + (b[i + 1] - b'0') as u16 * 10
-                    + (b[i + 2] - b'0') as u16;
-                return Some(code);
-            }
-        }
+    memchr::memchr3_iter(b'2', b'4', b'5', heads).find_map(|i| reply_code_at(b, i))
+}
+
+/// The reply code at `i` of `b`, where `b[i]` is a code digit and two more bytes
+/// follow: two digits, not inside a longer number, an IP address or a status code.
+#[inline]
+fn reply_code_at(b: &[u8], i: usize) -> Option<u16> {
+    if !(b.get(i + 1).is_some_and(u8::is_ascii_digit)
+        && b.get(i + 2).is_some_and(u8::is_ascii_digit))
+    {
+        return None;
     }
-    None
+    let before_ok = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
+    let after_ok = i + 3 == b.len()
+        || matches!(
+            b[i + 3],
+            b' ' | b'-' | b'\t' | b';' | b'\'' | b'"' | b',' | b')'
+        );
+    (before_ok && after_ok).then(|| {
+        (b[i] - b'0') as u16 * 100 + (b[i + 1] - b'0') as u16 * 10 + (b[i + 2] - b'0') as u16
+    })
 }
 
 /// The reply code written right before `status` (`550 5.1.1`, `550-5.1.1`), if any.
 /// `status` must be a slice of `text`.
 fn code_before(text: &str, status: &str) -> Option<u16> {
     let at = status.as_ptr() as usize - text.as_ptr() as usize;
-    let head = text[..at].trim_end_matches([' ', '-']).as_bytes();
+    // Both separators are ASCII, so they are stripped byte by byte.
+    let mut head = &text.as_bytes()[..at];
+    while let [rest @ .., b' ' | b'-'] = head {
+        head = rest;
+    }
     if head.len() < 3 || head.len() == at {
         return None;
     }
@@ -192,8 +223,14 @@ pub fn find_status(text: &str) -> Option<&str> {
 
 /// Whether a whitespace-separated token is only a code prefix of a (flattened,
 /// multi-line) reply: `550`, `550-5.1.1`, `550-`, `5.1.1`, `#550`.
-pub(crate) fn is_code_token(tok: &str) -> bool {
-    let t = tok.trim_start_matches('#').as_bytes();
+///
+/// Read as bytes (`#` is ASCII, so stripping it byte by byte is what stripping the
+/// character does) and inlined: it runs on about two tokens of every reply, and as a
+/// call on a `str` it cost about 57 instructions each.
+#[inline]
+pub(crate) fn is_code_token(tok: &[u8]) -> bool {
+    let hashes = tok.iter().take_while(|&&c| c == b'#').count();
+    let t = &tok[hashes..];
     if t.len() >= 3 && is_code_digit(t[0]) && t[1].is_ascii_digit() && t[2].is_ascii_digit() {
         let rest = &t[3..];
         return rest.is_empty() || (rest[0] == b'-' && (rest.len() == 1 || is_status(&rest[1..])));
@@ -222,7 +259,7 @@ pub fn normalize(text: &str, out: &mut Vec<u8>) {
                 break;
             }
             let tok = &b[start..i];
-            if (tok[0].is_ascii_digit() || tok[0] == b'#') && is_code_token(&text[start..i]) {
+            if (tok[0].is_ascii_digit() || tok[0] == b'#') && is_code_token(tok) {
                 continue;
             }
             if !out.is_empty() {
@@ -235,7 +272,7 @@ pub fn normalize(text: &str, out: &mut Vec<u8>) {
     }
     let mut buf = [0u8; 4];
     for tok in text.split_whitespace() {
-        if is_code_token(tok) {
+        if is_code_token(tok.as_bytes()) {
             continue;
         }
         if !out.is_empty() {
@@ -368,6 +405,34 @@ mod tests {
             text in "([0-9]{1,4}|[245][0-9][0-9]|[ .;,)'\"\t-]|[a-z]{1,3}|\u{e9}){0,16}"
         ) {
             proptest::prop_assert_eq!(find_reply_code(&text), find_reply_code_bytewise(&text));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn trimming_is_str_trim(text in "[ \t\n\x0b\x0c\ra#\u{a0}\u{3000}\u{e9}-]{0,12}") {
+            proptest::prop_assert_eq!(trim(&text), text.trim());
+        }
+
+        #[test]
+        fn the_code_before_a_status_is_found_as_with_str_trimming(
+            head in "([0-9]{1,4}|[ -]{1,3}|[a-z]{1,2}|\u{e9}){0,6}"
+        ) {
+            let text = format!("{head}5.1.1 x");
+            let status = find_status(&text);
+            if let Some(status) = status {
+                let at = status.as_ptr() as usize - text.as_ptr() as usize;
+                let want = {
+                    let h = text[..at].trim_end_matches([' ', '-']).as_bytes();
+                    (h.len() >= 3 && h.len() != at
+                        && (h.len() == 3 || !h[h.len() - 4].is_ascii_alphanumeric())
+                        && is_code_digit(h[h.len() - 3])
+                        && h[h.len() - 2].is_ascii_digit()
+                        && h[h.len() - 1].is_ascii_digit())
+                    .then(|| h[h.len() - 3..].iter().fold(0u16, |v, &c| v * 10 + (c - b'0') as u16))
+                };
+                proptest::prop_assert_eq!(code_before(&text, status), want);
+            }
         }
     }
 

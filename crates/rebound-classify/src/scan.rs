@@ -38,12 +38,43 @@ impl Classes {
             high |= m[3];
             self.push(m);
         }
-        // The last, partial word is padded with spaces; there is always one, so
-        // every run of non-space ends inside the bits.
+        // The last, partial word reads as padded with spaces; there is always one,
+        // so every run of non-space ends inside the bits. Only its blocks that hold
+        // text are classified (the others are known to be all space), and the last
+        // of those is read as the sixteen bytes that end the text, shifted into
+        // place, rather than copied into a padded buffer (measured: 36 instructions
+        // a reply fewer than classifying a padded copy of 64 bytes).
         let rest = words.remainder();
-        let mut last = [b' '; 64];
-        last[..rest.len()].copy_from_slice(rest);
-        let m = word_masks(&last);
+        let mut m = [0u64; 4];
+        let mut blocks = rest.chunks_exact(16);
+        let mut k = 0;
+        for block in &mut blocks {
+            m = or_block(
+                m,
+                block_masks(block.try_into().unwrap_or(&[b' '; 16])),
+                k,
+                0,
+            );
+            k += 1;
+        }
+        let tail = blocks.remainder().len();
+        if tail > 0 {
+            let block = match text.len().checked_sub(16) {
+                // The sixteen bytes that end the text: its tail in their top bytes.
+                Some(at) => block_masks(text[at..].try_into().unwrap_or(&[b' '; 16])),
+                // A text shorter than a block: padded into one, in the top bytes too.
+                None => {
+                    let mut pad = [b' '; 16];
+                    pad[16 - tail..].copy_from_slice(blocks.remainder());
+                    block_masks(&pad)
+                }
+            };
+            m = or_block(m, block, k, 16 - tail as u32);
+        }
+        // The bytes past the text count as plain spaces (`rest` is shorter than 64).
+        let past = !0u64 << rest.len();
+        m[0] |= past;
+        m[1] |= past;
         self.push(m);
         (high | m[3]) == 0
     }
@@ -75,6 +106,19 @@ fn word_masks(bytes: &[u8]) -> [u64; 4] {
         out[3] |= (m.high as u64) << shift;
     }
     out
+}
+
+/// `m` with the masks of block `k` of a word or-ed in, their low `skip` bits (bytes
+/// before the block's part of the text) dropped.
+#[inline]
+fn or_block(mut m: [u64; 4], b: Masks, k: usize, skip: u32) -> [u64; 4] {
+    let shift = 16 * k;
+    let put = |v: u16| ((v >> skip) as u64) << shift;
+    m[0] |= put(b.space);
+    m[1] |= put(b.plain);
+    m[2] |= put(b.lead);
+    m[3] |= put(b.high);
+    m
 }
 
 /// The first position at or after `from` whose bit is set (or, with `invert`, clear);

@@ -317,7 +317,9 @@ fn finish_with(
         {
             r.returned = ret.clone();
         }
-        r.diagnostic = text::squash(&r.diagnostic);
+        if !text::is_squashed(&r.diagnostic) {
+            r.diagnostic = text::squash(&r.diagnostic);
+        }
         if r.reply_code.is_none() {
             r.reply_code = rebound_classify::reply::find_reply_code(&r.diagnostic)
                 .filter(|c| (200..600).contains(c));

@@ -10,24 +10,30 @@
 
 use crate::formats;
 use crate::mime::View;
-use crate::text;
+use crate::text::{self, Field};
 use crate::{Kind, Recipient, RecipientSource, address};
 
 /// Reads the DSN parts of a message (or DSN fields pasted into its text) into facts.
 pub fn read(view: &View) -> Vec<Recipient> {
     let mut out = Vec::new();
     for d in &view.dsn {
-        out.extend(parse(d));
+        add(&mut out, parse(d));
     }
     if out.is_empty() {
         // Some MTAs put the DSN fields into the human-readable part.
         for t in &view.texts {
-            if (text::has_line_starting_ci(t, "final-recipient:")
-                || text::has_line_starting_ci(t, "original-recipient:"))
-                && (text::has_line_starting_ci(t, "status:")
-                    || text::has_line_starting_ci(t, "action:"))
-            {
-                out.extend(parse(t));
+            // A recipient field (bits 0 and 1) and a status or action (bits 2 and 3).
+            let found = text::lines_starting_ci(
+                t,
+                &[
+                    "final-recipient:",
+                    "original-recipient:",
+                    "status:",
+                    "action:",
+                ],
+            );
+            if found & 0b11 != 0 && found & 0b1100 != 0 {
+                add(&mut out, parse(t));
             }
         }
     }
@@ -54,6 +60,16 @@ pub fn read(view: &View) -> Vec<Recipient> {
         }
     }
     out
+}
+
+/// `more` after `out`: taken as it is when `out` is empty (most reports have one DSN),
+/// instead of moved fact by fact into a new allocation.
+fn add(out: &mut Vec<Recipient>, more: Vec<Recipient>) {
+    if out.is_empty() {
+        *out = more;
+    } else {
+        out.extend(more);
+    }
 }
 
 /// Sendmail cuts a long reply short in `Diagnostic-Code` but quotes it whole in the
@@ -106,93 +122,159 @@ fn complete_from_transcript(view: &View, out: &mut [Recipient]) {
     }
 }
 
+/// The fields of a DSN that [`parse`] reads, in the order of [`Values`]' slots.
+const READ_FIELDS: [&str; 11] = [
+    "final-recipient",
+    "original-recipient",
+    "x-actual-recipient",
+    "action",
+    "status",
+    "diagnostic-code",
+    "remote-mta",
+    "reporting-mta",
+    "arrival-date",
+    "last-attempt-date",
+    "received-from-mta",
+];
+const FINAL_RECIPIENT: usize = 0;
+const ORIGINAL_RECIPIENT: usize = 1;
+const ACTUAL_RECIPIENT: usize = 2;
+const ACTION: usize = 3;
+const STATUS: usize = 4;
+const DIAGNOSTIC_CODE: usize = 5;
+const REMOTE_MTA: usize = 6;
+const REPORTING_MTA: usize = 7;
+const ARRIVAL_DATE: usize = 8;
+const LAST_ATTEMPT_DATE: usize = 9;
+const RECEIVED_FROM_MTA: usize = 10;
+
+/// Which of [`READ_FIELDS`] a field's name (as written) is.
+fn read_field(name: &str) -> Option<usize> {
+    // The length and first letter tell the names apart but for a few: a cheap test
+    // before the comparison of the whole name.
+    let first = name.as_bytes().first()?.to_ascii_lowercase();
+    READ_FIELDS
+        .iter()
+        .position(|n| n.len() == name.len() && n.as_bytes()[0] == first && is(name, n))
+}
+
+/// The first non-blank value of each of [`READ_FIELDS`] among some fields, found in
+/// one pass over them: asking for each field by name in turn went over a recipient's
+/// fields a dozen times.
+#[derive(Default)]
+struct Values<'v>([Option<&'v str>; READ_FIELDS.len()]);
+
+impl<'v> Values<'v> {
+    fn of<'f: 'v>(fields: impl IntoIterator<Item = &'v Field<'f>>) -> Values<'v> {
+        let mut out = Values::default();
+        for f in fields {
+            if let Some(i) = read_field(f.1)
+                && out.0[i].is_none()
+                && !text::trim(&f.2).is_empty()
+            {
+                out.0[i] = Some(f.2.as_ref());
+            }
+        }
+        out
+    }
+
+    fn get(&self, field: usize) -> Option<&'v str> {
+        self.0[field]
+    }
+}
+
 /// Parses the text of one delivery-status part.
 pub fn parse(dsn: &str) -> Vec<Recipient> {
     let fields = text::fields(dsn);
-    let mut message_fields: Vec<(&str, &str)> = Vec::new();
-    // Recipients, each as the list of its fields.
-    let mut recips: Vec<Vec<(&str, &str)>> = Vec::new();
+    let mut message_fields: Vec<&Field> = Vec::with_capacity(fields.len());
+    // Recipients, each as the run of its fields.
+    let mut recips: Vec<&[Field]> = Vec::new();
     // The fields come in group order: each chunk is one group.
     for group in fields.chunk_by(|a, b| a.0 == b.0) {
         let has_recipient = group
             .iter()
             .any(|f| is(f.1, "final-recipient") || is(f.1, "original-recipient"));
         if !has_recipient {
-            message_fields.extend(group.iter().map(|f| (f.1, f.2.as_ref())));
+            message_fields.extend(group);
             continue;
         }
-        let first_recipient_group = recips.len();
-        let mut cur: Vec<(&str, &str)> = Vec::new();
+        // A recipient's fields run until the next field that it already has of
+        // `Final-Recipient` and `Original-Recipient`.
+        let mut from = 0;
         let mut cur_has: (bool, bool) = (false, false);
-        for f in group {
+        for (k, f) in group.iter().enumerate() {
             let is_final = is(f.1, "final-recipient");
             let is_orig = is(f.1, "original-recipient");
             if (is_final && cur_has.0) || (is_orig && cur_has.1) {
-                recips.push(std::mem::take(&mut cur));
+                recips.push(&group[from..k]);
+                from = k;
                 cur_has = (false, false);
             }
             cur_has.0 |= is_final;
             cur_has.1 |= is_orig;
-            cur.push((f.1, f.2.as_ref()));
         }
-        recips.push(cur);
+        recips.push(&group[from..]);
         // Per-message fields inside a recipient group (no blank line after them) stay
-        // with the message too.
-        for r in &recips[first_recipient_group..] {
-            for &(n, v) in r {
-                if ["reporting-mta", "arrival-date", "received-from-mta"]
-                    .iter()
-                    .any(|m| is(n, m))
-                {
-                    message_fields.push((n, v));
-                }
-            }
-        }
+        // with the message too. The group's recipients cover it whole, in order.
+        message_fields.extend(group.iter().filter(|f| {
+            read_field(f.1)
+                .is_some_and(|i| matches!(i, REPORTING_MTA | ARRIVAL_DATE | RECEIVED_FROM_MTA))
+        }));
     }
-    let reporting = get(&message_fields, "reporting-mta").map(after_type);
-    let arrival = get(&message_fields, "arrival-date");
-    let mut out: Vec<Recipient> = Vec::new();
+    let message = Values::of(message_fields.iter().copied());
+    let reporting = message.get(REPORTING_MTA).map(after_type_str);
+    let arrival = message.get(ARRIVAL_DATE);
+    let mut out: Vec<Recipient> = Vec::with_capacity(recips.len());
     for fs in recips {
-        let final_r = get(&fs, "final-recipient").and_then(recipient_value);
-        let orig_r = get(&fs, "original-recipient").and_then(recipient_value);
-        let actual = get(&fs, "x-actual-recipient").and_then(recipient_value);
-        let (addr, source) = match (&final_r, &orig_r) {
-            (Some(f), _) => (f.clone(), RecipientSource::FinalRecipient),
-            (None, Some(o)) => (o.clone(), RecipientSource::OriginalRecipient),
-            (None, None) => match actual {
-                Some(a) => (a, RecipientSource::FinalRecipient),
+        let v = Values::of(fs);
+        let final_r = v.get(FINAL_RECIPIENT).and_then(recipient_value);
+        let orig_r = v.get(ORIGINAL_RECIPIENT).and_then(recipient_value);
+        let (addr, source, original) = match (final_r, orig_r) {
+            (Some(f), o) => {
+                let o = o.filter(|o| *o != f);
+                (f, RecipientSource::FinalRecipient, o)
+            }
+            (None, Some(o)) => (o.clone(), RecipientSource::OriginalRecipient, Some(o)),
+            (None, None) => match v.get(ACTUAL_RECIPIENT).and_then(recipient_value) {
+                Some(a) => (a, RecipientSource::FinalRecipient, None),
                 None => continue,
             },
         };
-        let action = get(&fs, "action").map(|a| {
+        let action = v.get(ACTION).map(|a| {
             a.split(|c: char| c.is_whitespace() || c == '(' || c == ';')
                 .next()
                 .unwrap_or_default()
                 .to_ascii_lowercase()
         });
-        let status_field = get(&fs, "status").or_else(|| get(&message_fields, "status"));
+        let status_field = v.get(STATUS).or_else(|| message.get(STATUS));
         let status = status_field.and_then(status_in);
-        let (dtype, diag) =
-            match get(&fs, "diagnostic-code").or_else(|| get(&message_fields, "diagnostic-code")) {
-                Some(d) => split_type(d),
-                None => (None, String::new()),
-            };
+        let (dtype, diag) = match v
+            .get(DIAGNOSTIC_CODE)
+            .or_else(|| message.get(DIAGNOSTIC_CODE))
+        {
+            Some(d) => split_type(d),
+            None => (None, String::new()),
+        };
         let kind = kind_of(action.as_deref(), status.as_deref());
         let mut r = Recipient::new(addr, source, kind);
-        r.original_recipient = orig_r.filter(|o| Some(o) != final_r.as_ref());
+        r.original_recipient = original;
         r.action = action;
         r.status = status;
         r.status_comment = status_field.and_then(status_comment);
         r.diagnostic = diag;
         r.diagnostic_type = dtype;
-        r.remote_mta = get(&fs, "remote-mta")
-            .map(after_type)
-            .filter(|v| !v.is_empty());
-        r.reporting_mta = get(&fs, "reporting-mta")
-            .map(after_type)
-            .or_else(|| reporting.clone());
-        r.arrival_date = get(&fs, "arrival-date").or(arrival).map(str::to_string);
-        r.last_attempt_date = get(&fs, "last-attempt-date").map(str::to_string);
+        r.remote_mta = v
+            .get(REMOTE_MTA)
+            .map(after_type_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
+        r.reporting_mta = v
+            .get(REPORTING_MTA)
+            .map(after_type_str)
+            .or(reporting)
+            .map(str::to_string);
+        r.arrival_date = v.get(ARRIVAL_DATE).or(arrival).map(str::to_string);
+        r.last_attempt_date = v.get(LAST_ATTEMPT_DATE).map(str::to_string);
         // The same recipient listed twice (some MTAs repeat it per attempt): keep one.
         if let Some(prev) = out
             .iter_mut()
@@ -211,13 +293,6 @@ pub fn parse(dsn: &str) -> Vec<Recipient> {
 /// Whether a field's name (as written) is `name` (lower case).
 fn is(field: &str, name: &str) -> bool {
     field.eq_ignore_ascii_case(name)
-}
-
-/// The first non-blank value of the field `name` among `fs`.
-fn get<'v>(fs: &[(&str, &'v str)], name: &str) -> Option<&'v str> {
-    fs.iter()
-        .find(|(n, v)| is(n, name) && !v.trim().is_empty())
-        .map(|(_, v)| *v)
 }
 
 /// What a recipient's `Action` (or, without one, its status class) says happened.
@@ -240,30 +315,37 @@ fn recipient_value(v: &str) -> Option<String> {
 }
 
 /// The value after a `type;` prefix, trimmed.
-fn after_type(v: &str) -> String {
-    after_type_str(v).to_string()
+fn after_type_str(v: &str) -> &str {
+    match split_at_semicolon(v) {
+        Some((t, rest)) if t.len() < 12 && memchr::memchr(b'@', t.as_bytes()).is_none() => {
+            text::trim(rest)
+        }
+        _ => text::trim(v),
+    }
 }
 
-/// [`after_type`] without the copy.
-fn after_type_str(v: &str) -> &str {
-    match v.split_once(';') {
-        Some((t, rest)) if t.len() < 12 && !t.contains('@') => rest.trim(),
-        _ => v.trim(),
-    }
+/// `v.split_once(';')`, the `;` found by memchr (`str::split_once` of a char sets up a
+/// general search for each of these short values).
+fn split_at_semicolon(v: &str) -> Option<(&str, &str)> {
+    // `;` is ASCII: `i` and `i + 1` are character boundaries.
+    memchr::memchr(b';', v.as_bytes()).map(|i| (&v[..i], &v[i + 1..]))
 }
 
 /// `smtp; 550 ...` → (`smtp`, `550 ...`).
 fn split_type(v: &str) -> (Option<String>, String) {
-    match v.split_once(';') {
+    match split_at_semicolon(v) {
         Some((t, rest))
             if t.len() < 12
-                && t.trim()
+                && text::trim(t)
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
         {
-            (Some(t.trim().to_ascii_lowercase()), rest.trim().to_string())
+            (
+                Some(text::trim(t).to_ascii_lowercase()),
+                text::trim(rest).to_string(),
+            )
         }
-        _ => (None, v.trim().to_string()),
+        _ => (None, text::trim(v).to_string()),
     }
 }
 

@@ -160,7 +160,67 @@ pub fn ends_with_ci(s: &str, suffix: &str) -> bool {
 /// Whether a line of `s` other than the first starts with the ASCII `prefix`, ignoring
 /// ASCII case: `lower(s).contains("\n" + prefix)` without the copy.
 pub fn has_line_starting_ci(s: &str, prefix: &str) -> bool {
-    memchr::memchr_iter(b'\n', s.as_bytes()).any(|nl| starts_with_ci(&s[nl + 1..], prefix))
+    lines_starting_ci(s, &[prefix]) != 0
+}
+
+/// Which of `prefixes` (ASCII, at most 64) start a line of `s` other than the first,
+/// ignoring ASCII case, as [`has_line_starting_ci`] tells for each: bit `i` for
+/// `prefixes[i]`. One pass over the lines answers for all of them, and a prefix is
+/// compared only where its first letter is.
+pub fn lines_starting_ci(s: &str, prefixes: &[&str]) -> u64 {
+    let b = s.as_bytes();
+    let all = u64::MAX >> (64 - prefixes.len().clamp(1, 64));
+    let mut found = 0u64;
+    if !prefixes.is_empty()
+        && prefixes
+            .iter()
+            .all(|p| memchr::memchr(b':', p.as_bytes()) == Some(p.len() - 1))
+    {
+        // Field names: each prefix ends with its only colon, so a line that starts with
+        // it has a colon where the prefix's is. Colons are fewer than line ends in most
+        // texts: each is looked at instead of each line.
+        for colon in memchr::memchr_iter(b':', b) {
+            for (i, p) in prefixes.iter().enumerate().take(64) {
+                let p = p.as_bytes();
+                let Some(start) = (colon + 1).checked_sub(p.len()) else {
+                    continue;
+                };
+                if start > 0
+                    && b[start - 1] == b'\n'
+                    && b[start].eq_ignore_ascii_case(&p[0])
+                    && b[start..=colon].eq_ignore_ascii_case(p)
+                {
+                    found |= 1 << i;
+                }
+            }
+            if found == all {
+                break;
+            }
+        }
+        return found;
+    }
+    for nl in memchr::memchr_iter(b'\n', b) {
+        let rest = &b[nl + 1..];
+        let first = rest.first().map(u8::to_ascii_lowercase);
+        for (i, p) in prefixes.iter().enumerate().take(64) {
+            let p = p.as_bytes();
+            let starts = match p.first() {
+                None => true,
+                Some(c) => {
+                    first == Some(c.to_ascii_lowercase())
+                        && rest.len() >= p.len()
+                        && rest[..p.len()].eq_ignore_ascii_case(p)
+                }
+            };
+            if starts {
+                found |= 1 << i;
+            }
+        }
+        if found == all {
+            break;
+        }
+    }
+    found
 }
 
 /// A crude but safe HTML to text: tags dropped, `<br>`, `<p>`, `<div>`, `<tr>` and
@@ -171,11 +231,14 @@ pub fn strip_html(h: &str) -> String {
     let mut rest = h.as_str();
     // Inside <style> or <script>: text is dropped until the closing tag.
     let mut skipping: Option<&str> = None;
-    while let Some(lt) = rest.find('<') {
+    // The tags are found with memchr: with `str::find` of a char in its place, decoding
+    // cost about 1,000 instructions per message more (130,071 against 129,047,
+    // `bench/decode-instructions.sh`).
+    while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
         if skipping.is_none() {
             out.push_str(&rest[..lt]);
         }
-        let Some(gt) = rest[lt..].find('>') else {
+        let Some(gt) = memchr::memchr(b'>', &rest.as_bytes()[lt..]) else {
             rest = "";
             break;
         };
@@ -271,17 +334,22 @@ pub fn lines(s: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// A field as [`fields`] reads it: the index of its group, its name as written and its
+/// value.
+pub type Field<'a> = (usize, &'a str, std::borrow::Cow<'a, str>);
+
 /// Reads `Name: value` fields with continuation lines, in order. Lines that are not
 /// fields (and do not continue one) are skipped. Groups are separated by blank lines:
 /// each field carries the index of its group. Names are as written (compare them
 /// ignoring ASCII case); values are trimmed, continuation lines joined with a space.
-pub fn fields(s: &str) -> Vec<(usize, &str, std::borrow::Cow<'_, str>)> {
-    let mut out: Vec<(usize, &str, std::borrow::Cow<'_, str>)> = Vec::with_capacity(16);
+pub fn fields(s: &str) -> Vec<Field<'_>> {
+    let mut out: Vec<Field<'_>> = Vec::with_capacity(16);
     let mut group = 0;
     let mut blank = false;
     let mut last_was_field = false;
     for line in lines(s) {
-        if line.trim().is_empty() {
+        let t = trim(line);
+        if t.is_empty() {
             blank = true;
             last_was_field = false;
             continue;
@@ -290,37 +358,91 @@ pub fn fields(s: &str) -> Vec<(usize, &str, std::borrow::Cow<'_, str>)> {
             if let Some(last) = out.last_mut() {
                 let v = last.2.to_mut();
                 v.push(' ');
-                v.push_str(line.trim());
+                v.push_str(t);
             }
             continue;
         }
-        match line.split_once(':') {
-            Some((name, value))
-                if !name.is_empty()
-                    && name.len() < 40
-                    && name
-                        .trim_end()
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-            {
+        match field_of_line(line) {
+            Some((name, value)) => {
                 if blank && !out.is_empty() {
                     group += 1;
                 }
                 blank = false;
-                out.push((group, name.trim(), std::borrow::Cow::Borrowed(value.trim())));
+                out.push((group, name, std::borrow::Cow::Borrowed(value)));
                 last_was_field = true;
             }
-            _ => last_was_field = false,
+            None => last_was_field = false,
         }
     }
     out
 }
 
+/// The name and value of a line that is a field (`Name: value`, the name under 40 bytes
+/// of letters, digits, `-` and `_`, white space before the colon allowed), both trimmed.
+fn field_of_line(line: &str) -> Option<(&str, &str)> {
+    let b = line.as_bytes();
+    // Most fields have the colon right after the name: found without a search for the
+    // colon and with nothing to trim off the name. With [`trim`], this took `fields`
+    // from about 630 instructions per line to 460 (callgrind, `maildir/bsd`).
+    let n = b
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || c == b'-' || c == b'_'))
+        .unwrap_or(b.len());
+    if n > 0 && n < 40 && b.get(n) == Some(&b':') {
+        // The name is ASCII: `n` and `n + 1` are character boundaries.
+        return Some((&line[..n], trim(&line[n + 1..])));
+    }
+    match line.split_once(':') {
+        Some((name, value))
+            if !name.is_empty()
+                && name.len() < 40
+                && name
+                    .trim_end()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Some((name.trim(), value.trim()))
+        }
+        _ => None,
+    }
+}
+
+/// What [`str::trim`] gives, the ASCII white space at the ends taken off byte by byte:
+/// `str::trim` decodes each character it looks at, and most ends are ASCII.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut start = 0;
+    let mut end = b.len();
+    while start < end && is_ascii_space(b[start]) {
+        start += 1;
+    }
+    while end > start && is_ascii_space(b[end - 1]) {
+        end -= 1;
+    }
+    // ASCII bytes are characters of their own: `start` and `end` are boundaries.
+    let t = &s[start..end];
+    let tb = t.as_bytes();
+    if tb.first().is_some_and(|&c| c >= 0x80) || tb.last().is_some_and(|&c| c >= 0x80) {
+        // A non-ASCII end may be white space (U+00A0, U+3000 ...).
+        return t.trim();
+    }
+    t
+}
+
+/// The ASCII characters that [`char::is_whitespace`] holds to be white space (what
+/// `str::trim` and `split_whitespace` take off or split on).
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ')
+}
+
 /// Collapses runs of white space to one space and trims.
 pub fn squash(s: &str) -> String {
+    if is_squashed(s) {
+        return s.to_string();
+    }
     if s.is_ascii() {
-        // What `split_whitespace` splits on, in ASCII.
-        let is_space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ');
+        let is_space = is_ascii_space;
         let b = s.as_bytes();
         let mut out = String::with_capacity(s.len());
         let mut i = 0;
@@ -351,6 +473,47 @@ pub fn squash(s: &str) -> String {
         out.push_str(w);
     }
     out
+}
+
+/// Whether `s` is ASCII and [`squash`] gives it back as it is: no white space but single
+/// spaces between words. Most diagnostics already are; this looks at eight bytes at a
+/// time where `squash` copies word by word.
+pub fn is_squashed(s: &str) -> bool {
+    const EACH: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x80 * EACH;
+    let b = s.as_bytes();
+    if !s.is_ascii() || b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+        return false;
+    }
+    // Whether the byte before is a space.
+    let mut after_space = false;
+    let mut words = b.chunks_exact(8);
+    for c in &mut words {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        // The high bit of each byte that is at least `n`: every byte is ASCII, so
+        // subtracting from it with its high bit set never borrows from the next one.
+        let at_least = |n: u8| ((w | HIGH) - u64::from(n) * EACH) & HIGH;
+        // Tab, line feed, vertical tab, form feed, carriage return.
+        let control_space = at_least(0x09) & !at_least(0x0e);
+        let space = at_least(b' ') & !at_least(b' ' + 1);
+        if control_space != 0 || space & (space >> 8) != 0 || (after_space && space & 0x80 != 0) {
+            return false;
+        }
+        after_space = space >> 63 != 0;
+    }
+    for &c in words.remainder() {
+        if c == b' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if is_ascii_space(c) {
+            return false;
+        } else {
+            after_space = false;
+        }
+    }
+    true
 }
 
 /// The first host name (`a.b.c`) named after "host" in an MTA's prose, e.g.
@@ -402,6 +565,48 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn lines_starting_are_what_each_line_says(s in "[aAbB:\né]{0,30}") {
+            for prefixes in [&["a:", "B", "ab", "", "é"][..], &["a:", "ba:", "é:"], &["b:"]] {
+            let by_line = |p: &str| {
+                memchr::memchr_iter(b'\n', s.as_bytes()).any(|nl| starts_with_ci(&s[nl + 1..], p))
+            };
+            let want = prefixes
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| by_line(p))
+                .fold(0u64, |m, (i, _)| m | 1 << i);
+            proptest::prop_assert_eq!(lines_starting_ci(&s, prefixes), want, "{:?}", prefixes);
+            }
+        }
+
+        #[test]
+        fn squashed_is_what_squash_keeps(s in "[ab \t\r\n\x0b\x0c\x1f\u{a0}]{0,40}") {
+            let kept = squash(&s) == s;
+            proptest::prop_assert_eq!(is_squashed(&s), kept && s.is_ascii(), "{:?}", s);
+        }
+
+        #[test]
+        fn trim_is_what_str_trim_gives(s in "[a \t\r\n\x0b\x0c\x1f\u{a0}\u{3000}é:-]{0,24}") {
+            proptest::prop_assert_eq!(trim(&s), s.trim());
+        }
+
+        #[test]
+        fn a_field_line_is_read_as_splitting_at_the_colon_reads_it(
+            s in "[aZ9 \t_\u{3000}é:-]{0,48}"
+        ) {
+            let by_split = s.split_once(':').and_then(|(name, value)| {
+                (!name.is_empty()
+                    && name.len() < 40
+                    && name
+                        .trim_end()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                .then(|| (name.trim(), value.trim()))
+            });
+            proptest::prop_assert_eq!(field_of_line(&s), by_split);
+        }
+
         #[test]
         fn lines_are_what_str_lines_gives(s in "[a\r\né]{0,24}") {
             proptest::prop_assert_eq!(lines(&s).collect::<Vec<_>>(), s.lines().collect::<Vec<_>>());

@@ -74,7 +74,7 @@ pub fn read(view: &View) -> (&'static str, Vec<Recipient>) {
         // failed recipient.
         return (
             name,
-            scan::scan_as(view.text(), &[], scan::kind_of_view(view)),
+            scan::scan_as(view.text(), &[] as &[&str], scan::kind_of_view(view)),
         );
     }
     (name, found)

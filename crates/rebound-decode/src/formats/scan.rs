@@ -6,25 +6,29 @@ use crate::knowledge;
 use crate::mime::View;
 use crate::text;
 use crate::{Kind, Recipient, RecipientSource, address};
+use std::borrow::Cow;
+use std::sync::LazyLock;
 
 /// The most lines of a report read after a recipient line.
 const MAX_BLOCK_LINES: usize = 30;
 
 /// Reads the failed recipients and their errors from a view's report text.
 pub fn scan_text(view: &View) -> Vec<Recipient> {
-    let mut exclude: Vec<String> = view.to_addrs.clone();
-    exclude.push(view.from_addr.clone());
+    // Borrowed where the view holds them: copying them cost an allocation each.
+    let mut exclude: Vec<Cow<'_, str>> = Vec::with_capacity(view.to_addrs.len() + 3);
+    exclude.extend(view.to_addrs.iter().map(|a| Cow::Borrowed(a.as_str())));
+    exclude.push(Cow::Borrowed(&view.from_addr));
     if let Some(ret) = &view.returned
         && let Some(f) = &ret.from
     {
-        exclude.push(f.clone());
+        exclude.push(Cow::Borrowed(f));
     }
     // The returned message's envelope sender (its `Return-Path`) is the sender too.
     for line in text::lines(&view.returned_raw) {
         if text::starts_with_ci(line, "return-path:")
             && let Some(a) = address::normalize(&line["return-path:".len()..])
         {
-            exclude.push(a);
+            exclude.push(Cow::Owned(a));
         }
     }
     scan_as(view.text(), &exclude, kind_of_view(view))
@@ -37,21 +41,23 @@ pub fn scan(report: &str, exclude: &[String]) -> Vec<Recipient> {
 }
 
 /// [`scan`], the kind of report (bounce or delay) being known.
-pub fn scan_as(report: &str, exclude: &[String], kind: Kind) -> Vec<Recipient> {
+pub fn scan_as(report: &str, exclude: &[impl AsRef<str>], kind: Kind) -> Vec<Recipient> {
     let lines: Vec<&str> = text::lines(report).map(unquote).collect();
-    let mut starts: Vec<(usize, String, String)> = Vec::new();
+    // Each recipient line: where it is, the address and the rest of the line.
+    let mut starts: Vec<(usize, String, &str)> = Vec::new();
     // The last non-blank line before the current one.
     let mut prev = "";
     for (i, line) in lines.iter().enumerate() {
-        if let Some((addr, inline)) = recipient_on_line(line)
-            && !exclude.iter().any(|x| address::same(x, &addr))
+        let t = text::trim(line);
+        if let Some((addr, inline)) = recipient_on_line(t)
+            && !exclude.iter().any(|x| address::same(x.as_ref(), &addr))
             && !knowledge::SENDER_INTRODUCTIONS
                 .iter()
                 .any(|p| text::ends_with_ci(prev.trim_end(), p))
         {
             starts.push((i, addr, inline));
         }
-        if !line.trim().is_empty() {
+        if !t.is_empty() {
             prev = line;
         }
     }
@@ -74,7 +80,7 @@ pub fn scan_as(report: &str, exclude: &[String], kind: Kind) -> Vec<Recipient> {
             block.extend(transcript_session(&lines[prev_end..*i]));
         }
         if !inline.is_empty() {
-            block.push(inline.as_str());
+            block.push(inline);
         }
         if !transcript {
             block.extend(lines[i + 1..end].iter().copied());
@@ -164,9 +170,9 @@ fn unquote(line: &str) -> &str {
     l
 }
 
-/// The address a line names as a failed recipient, and the rest of the line after it.
-fn recipient_on_line(line: &str) -> Option<(String, String)> {
-    let t = line.trim();
+/// The address a line (trimmed) names as a failed recipient, and the rest of the line
+/// after it.
+fn recipient_on_line(t: &str) -> Option<(String, &str)> {
     if t.len() > 1000 || memchr::memchr(b'@', t.as_bytes()).is_none() {
         return None;
     }
@@ -187,9 +193,9 @@ fn recipient_on_line(line: &str) -> Option<(String, String)> {
     });
     let by_phrase = !at_start && {
         let lb = before.trim_end_matches(['<', '"', '\'', ' ', '\t', '[', '(']);
-        knowledge::RECIPIENT_PHRASES
+        RECIPIENT_PHRASE_ENDS
             .iter()
-            .any(|p| text::ends_with_ci(lb, p.trim_end()))
+            .any(|p| text::ends_with_ci(lb, p))
     };
     // Sendmail's transcript: `554 <user@example.org>... error`.
     let by_code = !at_start && !by_phrase && {
@@ -206,14 +212,28 @@ fn recipient_on_line(line: &str) -> Option<(String, String)> {
     let addr = address::normalize(first.addr)?;
     if by_phrase || by_code {
         // The line itself says what went wrong ("Unknown user: x", "554 <x>... error").
-        return Some((addr, t.to_string()));
+        return Some((addr, t));
     }
     let rest = t[first.end..]
         .trim_start_matches(['>', '"', '\'', ']', ')', ':', ' ', '\t', '.', ','])
         .trim();
     // "addr on <date>" (Exchange), "addr [reason]" (appliances): keep the words.
-    Some((addr, rest.to_string()))
+    Some((addr, rest))
 }
+
+/// [`knowledge::RECIPIENT_PHRASES`] as a line before an address ends them: without
+/// the white space at their ends, each once (trimming each phrase for each line cost
+/// more than comparing it).
+static RECIPIENT_PHRASE_ENDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut ends: Vec<&str> = Vec::new();
+    for p in knowledge::RECIPIENT_PHRASES {
+        let p = p.trim_end();
+        if !ends.contains(&p) {
+            ends.push(p);
+        }
+    }
+    ends
+});
 
 pub fn has_code(s: &str) -> bool {
     rebound_classify::reply::find_reply_code(s).is_some()
@@ -247,7 +267,7 @@ fn pick_error(block: &[&str]) -> String {
     let mut out = String::new();
     let mut n = 0;
     for (i, l) in block.iter().enumerate() {
-        let t = l.trim();
+        let t = text::trim(l);
         if t.is_empty() {
             if code_at.is_some_and(|c| i > c) {
                 break;
@@ -258,7 +278,8 @@ fn pick_error(block: &[&str]) -> String {
             continue;
         }
         if (is_boilerplate(t) && !has_code(t))
-            || t.chars().all(|c| matches!(c, '-' | '=' | '*' | '#' | '_'))
+            || t.bytes()
+                .all(|c| matches!(c, b'-' | b'=' | b'*' | b'#' | b'_'))
         {
             continue;
         }
