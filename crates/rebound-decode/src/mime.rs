@@ -258,24 +258,6 @@ impl View {
             .get_or_init(|| crate::phrases::report_phrases(&self.joined_lower))
     }
 
-    /// Joins the texts, and their lower-case forms (`lowers`, one per text), into
-    /// [`View::text`] and [`View::text_lower`].
-    fn join_texts(&mut self, lowers: &[String]) {
-        let mut s = String::new();
-        let mut l = String::new();
-        for (t, lt) in self.texts.iter().zip(lowers) {
-            if s.len() > MAX_TEXT {
-                break;
-            }
-            s.push_str(t);
-            s.push('\n');
-            l.push_str(lt);
-            l.push('\n');
-        }
-        self.joined_lower = l;
-        self.joined = s;
-    }
-
     /// The view of `original`, a message whose header block is `head`; `None` if it is
     /// not a message. The parts are taken apart by [`fast`] if it can, else by
     /// mail-parser.
@@ -380,8 +362,7 @@ impl View {
                 v.texts.push(text::to_text(&raw[body_at..end]));
             }
         }
-        let lowers = v.cut_returned_copy();
-        v.join_texts(&lowers);
+        v.cut_returned_copy_and_join();
         v
     }
 
@@ -485,34 +466,61 @@ impl View {
     }
 
     /// In a plain-text report, the returned message follows a boundary phrase: cut the
-    /// text there and read the headers after it. Gives the texts kept in lower case
-    /// ([`text::lower`], made once here for the boundary phrases and the joined text).
-    fn cut_returned_copy(&mut self) -> Vec<String> {
-        let mut lowers = Vec::with_capacity(self.texts.len());
+    /// text there and read the headers after it. Then joins the texts kept, and their
+    /// lower-case forms ([`text::lower`]), into [`View::text`] and [`View::text_lower`]
+    /// (up to [`MAX_TEXT`]). Each text is lowered straight into the joined lower-case
+    /// text, where its boundary phrase is looked for: a lower-case copy per text, and
+    /// a copy of the cut-off tail, cost more than the lowering itself.
+    fn cut_returned_copy_and_join(&mut self) {
+        let total: usize = self.texts.iter().map(|t| t.len() + 1).sum();
+        let cap = total.min(MAX_TEXT + MAX_TEXT / 4);
+        let mut joined = String::with_capacity(cap);
+        let mut joined_lower = String::with_capacity(cap);
+        // A text past `MAX_TEXT` is not joined, but its boundary phrase still cuts.
+        let mut scratch = String::new();
         for ti in 0..self.texts.len() {
-            let mut lower = text::lower(&self.texts[ti]);
-            let Some(pos) = boundary_line(&lower) else {
-                lowers.push(lower);
+            let into_join = joined.len() <= MAX_TEXT;
+            let lower = if into_join {
+                &mut joined_lower
+            } else {
+                scratch.clear();
+                &mut scratch
+            };
+            let start = lower.len();
+            text::lower_into(&self.texts[ti], lower);
+            let Some(pos) = boundary_line(&lower[start..]) else {
+                if into_join {
+                    lower.push('\n');
+                    joined.push_str(&self.texts[ti]);
+                    joined.push('\n');
+                }
                 continue;
             };
-            // `lower` has the same length and character boundaries as the text.
-            lower.truncate(pos);
-            lowers.push(lower);
-            let tail = self.texts[ti][pos..].to_string();
-            self.texts[ti].truncate(pos);
+            // The lower-case text has the same length and character boundaries as the
+            // text.
+            lower.truncate(start + pos);
+            if into_join {
+                lower.push('\n');
+                joined.push_str(&self.texts[ti][..pos]);
+                joined.push('\n');
+            }
+            let mut t = std::mem::take(&mut self.texts[ti]);
             // Skip the boundary line itself, then any blank or separator lines.
-            let after = tail.split_once('\n').map(|x| x.1).unwrap_or("");
+            let after = t[pos..].split_once('\n').map(|x| x.1).unwrap_or("");
             let after = after.trim_start_matches(|c: char| {
                 c == '\n' || c == ' ' || c == '-' || c == '*' || c == '='
             });
             if self.returned.is_none() {
                 self.set_returned_from_bytes(after.as_bytes());
             }
+            t.truncate(pos);
+            self.texts[ti] = t;
             // Anything after belongs to the returned message, not to the report.
             self.texts.truncate(ti + 1);
             break;
         }
-        lowers
+        self.joined = joined;
+        self.joined_lower = joined_lower;
     }
 }
 
