@@ -92,27 +92,38 @@ fn plain_addresses(value: &[u8]) -> Option<HeaderValue<'_>> {
     Some(HeaderValue::Address(Address::List(list)))
 }
 
-/// One item of [`plain_addresses`].
+/// One item of [`plain_addresses`]. Besides a bare name, the name may be quoted
+/// (`"Mail Delivery System" <addr>`) or a comment after the address
+/// (`addr (Mail Delivery System)`, which mail-parser takes as the name when there is
+/// no other): the usual `From` of a bounce, which mail-parser's parser reads in a few
+/// thousand instructions.
 fn plain_addr(item: &str) -> Option<Addr<'_>> {
+    let (item, comment) = match item.strip_suffix(')') {
+        Some(rest) => {
+            let (item, c) = rest.split_once(" (")?;
+            (item, Some(plain_name(c)?))
+        }
+        None => (item, None),
+    };
     let (name, addr) = match item.strip_suffix('>') {
         Some(rest) => {
             let (name, addr) = rest.split_once('<')?;
             let name = if name.is_empty() {
-                None
+                comment
             } else {
                 let name = name.strip_suffix(' ')?;
-                let plain = !name.is_empty()
-                    && name.split(' ').all(|w| {
-                        !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                    });
-                if !plain {
+                let name = match name.strip_prefix('"') {
+                    Some(q) => q.strip_suffix('"')?,
+                    None => name,
+                };
+                if comment.is_some() {
                     return None;
                 }
-                Some(name)
+                Some(plain_name(name)?)
             };
             (name, addr)
         }
-        None => (None, item),
+        None => (comment, item),
     };
     let at = addr.find('@')?;
     let plain = at > 0
@@ -125,6 +136,15 @@ fn plain_addr(item: &str) -> Option<Addr<'_>> {
         name: name.map(Cow::Borrowed),
         address: Some(Cow::Borrowed(addr)),
     })
+}
+
+/// `name` if it is plain words (letters, digits and `-`) with single spaces between.
+fn plain_name(name: &str) -> Option<&str> {
+    let plain = !name.is_empty()
+        && name
+            .split(' ')
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    plain.then_some(name)
 }
 
 /// mail-parser's `parse_id` of `value` ([`parse`]; absent: `Some(None)`), read here
@@ -229,6 +249,11 @@ mod tests {
             1 => Just("@"),
             1 => Just("\"A, B\""),
             1 => Just("(comment)"),
+            1 => Just("(Mail Delivery System)"),
+            1 => Just("\"Postmaster\""),
+            1 => Just("\""),
+            1 => Just("("),
+            1 => Just(")"),
             1 => Just("=?utf-8?q?J=C3=B6rg?="),
             1 => Just("team:"),
             1 => Just(";"),
@@ -252,6 +277,12 @@ mod tests {
             Just("Mail Delivery System <MAILER-DAEMON@mx.example.net>".to_string()),
             Just("Postmaster <postmaster@x.y>".to_string()),
             Just("x-y <bounce+x=y@b.c>".to_string()),
+            Just("\"Mail Delivery System\" <MAILER-DAEMON@mx.example.net>".to_string()),
+            Just("\"Postmaster\" <postmaster@x.y>".to_string()),
+            Just("MAILER-DAEMON@mx.example.net (Mail Delivery System)".to_string()),
+            Just("<a@example.org> (Postmaster)".to_string()),
+            Just("A <a@example.org> (B)".to_string()),
+            Just("\"A\" <a@example.org> (B)".to_string()),
         ];
         (
             proptest::collection::vec(item, 1..4),
@@ -287,11 +318,20 @@ mod tests {
             " <a@example.org>\r\n",
             " Mail Delivery System <MAILER-DAEMON@mx.example.net>\n",
             " x-y <bounce+x=y@b.c>, <a@example.org>,c@d.e\n",
+            " \"Mail Delivery System\" <MAILER-DAEMON@mx.example.net>\r\n",
+            " MAILER-DAEMON@mx.example.net (Mail Delivery System)\n",
+            " <a@b.c> (Postmaster), \"x-y\" <d@e.f>\n",
         ] {
             assert!(super::plain_addresses(v.as_bytes()).is_some(), "{v:?}");
             same_addresses(v).unwrap();
         }
-        for v in [" \"A\" <a@b.c>\n", " a@b.c (x)\n", " a@b.c", " a@b.c\n\t\n"] {
+        for v in [
+            " \"A B.\" <a@b.c>\n",
+            " A <a@b.c> (x)\n",
+            " a@b.c (x.y)\n",
+            " a@b.c",
+            " a@b.c\n\t\n",
+        ] {
             assert!(super::plain_addresses(v.as_bytes()).is_none(), "{v:?}");
         }
     }
