@@ -309,17 +309,7 @@ impl View {
         {
             v.from_addr = raw.trim().to_string();
         }
-        for a in [top.to, top.cc]
-            .into_iter()
-            .flatten()
-            .filter_map(HeaderValue::as_address)
-        {
-            fields::each_addr(a, |addr| {
-                if let Some(s) = addr.address() {
-                    v.to_addrs.push(s.trim().to_string());
-                }
-            });
-        }
+        push_addresses(&mut v.to_addrs, top.to, top.cc);
         for f in &head.fields {
             // Names are compared as bytes: most fields are none of these, and a name
             // that equals one ignoring ASCII case is ASCII.
@@ -488,22 +478,19 @@ impl View {
             };
             let start = lower.len();
             text::lower_into(&self.texts[ti], lower);
-            let Some(pos) = boundary_line(&lower[start..]) else {
-                if into_join {
-                    lower.push('\n');
-                    joined.push_str(&self.texts[ti]);
-                    joined.push('\n');
-                }
-                continue;
-            };
+            let cut = boundary_line(&lower[start..]);
             // The lower-case text has the same length and character boundaries as the
-            // text.
-            lower.truncate(start + pos);
+            // text: both are kept up to the boundary line.
+            let keep = cut.unwrap_or(self.texts[ti].len());
+            lower.truncate(start + keep);
             if into_join {
                 lower.push('\n');
-                joined.push_str(&self.texts[ti][..pos]);
+                joined.push_str(&self.texts[ti][..keep]);
                 joined.push('\n');
             }
+            let Some(pos) = cut else {
+                continue;
+            };
             let mut t = std::mem::take(&mut self.texts[ti]);
             // Skip the boundary line itself, then any blank or separator lines.
             let after = t[pos..].split_once('\n').map(|x| x.1).unwrap_or("");
@@ -711,11 +698,13 @@ fn returned_of_block(head: &str) -> Returned {
     let values = [id, subject, from, to, cc].map(|f| f.map(|f| fields::value(b, f)));
     let parsed = (|| {
         let [id, subject, from, to, cc] = &values;
-        let id = fields::parse_id_some(id.as_deref())?;
-        let subject = fields::parse_some(subject.as_deref(), MessageStream::parse_unstructured)?;
-        let from = fields::parse_address_some(from.as_deref())?;
-        let to = fields::parse_address_some(to.as_deref())?;
-        let cc = fields::parse_address_some(cc.as_deref())?;
+        let id = fields::optional(id.as_deref(), fields::parse_id)?;
+        let subject = fields::optional(subject.as_deref(), |v| {
+            fields::parse(v, MessageStream::parse_unstructured)
+        })?;
+        let from = fields::optional(from.as_deref(), fields::parse_address)?;
+        let to = fields::optional(to.as_deref(), fields::parse_address)?;
+        let cc = fields::optional(cc.as_deref(), fields::parse_address)?;
         Some(returned_from(
             id.as_ref(),
             subject.as_ref(),
@@ -770,17 +759,7 @@ fn returned_from(
     list_id: Option<&str>,
 ) -> Returned {
     let mut to_addrs = Vec::new();
-    for a in [to, cc]
-        .into_iter()
-        .flatten()
-        .filter_map(HeaderValue::as_address)
-    {
-        fields::each_addr(a, |x| {
-            if let Some(s) = x.address() {
-                to_addrs.push(s.trim().to_string());
-            }
-        });
-    }
+    push_addresses(&mut to_addrs, to, cc);
     Returned {
         message_id: id.and_then(HeaderValue::as_text).map(str::to_string),
         subject: subject
@@ -793,5 +772,24 @@ fn returned_from(
             .map(|s| s.trim().to_string()),
         to: to_addrs,
         list_id: list_id.map(unfold).filter(|v| !v.is_empty()),
+    }
+}
+
+/// Appends the addresses of a `To` and a `Cc` value (trimmed, in mail-parser's order).
+fn push_addresses(
+    out: &mut Vec<String>,
+    to: Option<&HeaderValue<'_>>,
+    cc: Option<&HeaderValue<'_>>,
+) {
+    for a in [to, cc]
+        .into_iter()
+        .flatten()
+        .filter_map(HeaderValue::as_address)
+    {
+        fields::each_addr(a, |x| {
+            if let Some(s) = x.address() {
+                out.push(s.trim().to_string());
+            }
+        });
     }
 }

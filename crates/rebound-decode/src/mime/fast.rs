@@ -4,10 +4,11 @@
 //! mail-parser decodes every part (base64 images and attachments included) and walks
 //! every byte through an iterator to find part boundaries and header fields. Here the
 //! top-level fields read are parsed by mail-parser's own field parsers ([`fields`]: its
-//! RFC 2047 words and address syntax), and the structure is followed the way mail-parser follows it — a delimiter is
-//! the first `--boundary` anywhere after the part starts, the part's content ends before
-//! the line end that precedes it, the same tests after a delimiter for the end of a
-//! multipart — with `memmem` for the delimiters and [`head::read`] for the part
+//! RFC 2047 words and address syntax), and the structure is followed the way
+//! mail-parser follows it — a delimiter is the first `--boundary` anywhere after the
+//! part starts, the part's content ends before the line end that precedes it, the same
+//! tests after a delimiter for the end of a multipart — with `memmem` for the
+//! delimiters and [`head::read`] for the part
 //! headers, of which only `Content-Type` and `Content-Transfer-Encoding` are parsed
 //! (by mail-parser's own field parsers). A part the view reads is decoded by
 //! mail-parser's own base64 decoder and charset tables, and by [`qp`] for
@@ -64,12 +65,14 @@ pub(super) fn view(fed: &Fed<'_>, original: &[u8], head: &head::Block) -> Option
     }
     // The block ends in an empty line: every field ends in its line end.
     let value = |i: usize| last[i].map(|f| &bytes[f.value..f.end]);
-    let ct = fields::parse_some(value(0), MessageStream::parse_content_type)?;
-    let enc = fields::parse_some(value(1), MessageStream::parse_unstructured)?;
-    let subject = fields::parse_some(value(2), MessageStream::parse_unstructured)?;
-    let from = fields::parse_address_some(value(3))?;
-    let to = fields::parse_address_some(value(4))?;
-    let cc = fields::parse_address_some(value(5))?;
+    let with = |i: usize, p| fields::optional(value(i), |v| fields::parse(v, p));
+    let ct = with(0, MessageStream::parse_content_type)?;
+    let enc = with(1, MessageStream::parse_unstructured)?;
+    let subject = with(2, MessageStream::parse_unstructured)?;
+    let address = |i: usize| fields::optional(value(i), fields::parse_address);
+    let from = address(3)?;
+    let to = address(4)?;
+    let cc = address(5)?;
     let ct = ct.as_ref().and_then(HeaderValue::as_content_type);
     let top = Top {
         subject: subject.as_ref(),

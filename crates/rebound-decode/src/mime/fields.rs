@@ -43,15 +43,15 @@ pub(super) fn parse<'x>(
     (s.offset() == value.len()).then_some(v)
 }
 
-/// [`parse`] of a value that may be absent: `Some(None)` if it is, `None` if the parser
-/// stops short of its end.
-pub(super) fn parse_some<'x>(
+/// `read` (one of the parsers here) of a value that may be absent: `Some(None)` if it
+/// is, `None` if the parser stops short of its end.
+pub(super) fn optional<'x>(
     value: Option<&'x [u8]>,
-    p: fn(&mut MessageStream<'x>) -> HeaderValue<'x>,
+    read: impl FnOnce(&'x [u8]) -> Option<HeaderValue<'x>>,
 ) -> Option<Option<HeaderValue<'x>>> {
     match value {
         None => Some(None),
-        Some(v) => parse(v, p).map(Some),
+        Some(v) => read(v).map(Some),
     }
 }
 
@@ -61,14 +61,6 @@ pub(super) fn parse_some<'x>(
 /// through its state machine (some two thousand instructions a field).
 pub(super) fn parse_address(value: &[u8]) -> Option<HeaderValue<'_>> {
     plain_addresses(value).or_else(|| parse(value, MessageStream::parse_address))
-}
-
-/// [`parse_address`] of a value that may be absent ([`parse_some`]).
-pub(super) fn parse_address_some(value: Option<&[u8]>) -> Option<Option<HeaderValue<'_>>> {
-    match value {
-        None => Some(None),
-        Some(v) => parse_address(v).map(Some),
-    }
 }
 
 /// A value made only of plain addresses, as mail-parser reads it: `addr`, `<addr>` or
@@ -147,18 +139,13 @@ fn plain_name(name: &str) -> Option<&str> {
     plain.then_some(name)
 }
 
-/// mail-parser's `parse_id` of `value` ([`parse`]; absent: `Some(None)`), read here
-/// without it when the value is one plain `<id>` (white space around it, none in it).
-pub(super) fn parse_id_some(value: Option<&[u8]>) -> Option<Option<HeaderValue<'_>>> {
-    let Some(value) = value else {
-        return Some(None);
-    };
-    plain_id(value)
-        .or_else(|| parse(value, MessageStream::parse_id))
-        .map(Some)
+/// mail-parser's `parse_id` of `value` ([`parse`]), read here without it when the value
+/// is one plain `<id>` (white space around it, none in it).
+pub(super) fn parse_id(value: &[u8]) -> Option<HeaderValue<'_>> {
+    plain_id(value).or_else(|| parse(value, MessageStream::parse_id))
 }
 
-/// [`parse_id_some`]'s plain `<id>`.
+/// [`parse_id`]'s plain `<id>`.
 fn plain_id(value: &[u8]) -> Option<HeaderValue<'_>> {
     // One field's value: a line end ends it, and only there is none folded.
     let folded = |i: usize| matches!(value.get(i + 1), Some(b' ' | b'\t'));
@@ -362,8 +349,8 @@ mod tests {
         fn plain_ids_are_mail_parsers(v in id_value()) {
             let b = v.as_bytes();
             prop_assert_eq!(
-                super::parse_id_some(Some(b)),
-                super::parse(b, mail_parser::parsers::MessageStream::parse_id).map(Some),
+                super::parse_id(b),
+                super::parse(b, mail_parser::parsers::MessageStream::parse_id),
                 "{:?}",
                 v
             );
